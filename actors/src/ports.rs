@@ -1,0 +1,39 @@
+//! What the actors need from the outside world, as traits the binary implements.
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, as the ports return them (actors run on one thread, so no `Send`).
+pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PortError>> + 'a>>;
+
+/// A port's failure, described for logs and status messages.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct PortError(pub String);
+
+/// One heartbeat: who this node is and what it can carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Beat {
+    /// The node's name (`hostname` in AWX's instances).
+    pub hostname: String,
+    /// A UUID for the node, kept by the store from the first beat on.
+    pub uuid: String,
+    /// `hybrid`, `control`, `execution` or `hop`.
+    pub node_type: &'static str,
+    /// The software version the node runs.
+    pub version: String,
+    /// CPUs available to this process.
+    pub cpu: u32,
+    /// Memory of the machine, in bytes.
+    pub memory: u64,
+    /// Forks the CPUs can carry.
+    pub cpu_capacity: u32,
+    /// Forks the memory can carry.
+    pub mem_capacity: u32,
+}
+
+/// Where heartbeats are recorded.
+pub trait HeartbeatStore {
+    /// Records a beat as this instance's latest heartbeat.
+    fn record(&self, beat: &Beat) -> PortFuture<'_, ()>;
+}

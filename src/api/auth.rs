@@ -1,0 +1,119 @@
+//! Who is calling: HTTP Basic, with a cache that spares argon2 on repeat calls.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use base64::Engine;
+use ring::digest;
+
+use super::State;
+use super::error::ApiError;
+use crate::crypto::password;
+use crate::store::users::{self, User};
+
+/// Entries kept before the cache is emptied; a bound, not a tuning knob.
+const CACHE_LIMIT: usize = 4096;
+
+/// Basic credentials verified before, keyed by username and a digest of the
+/// password, holding the hash they were verified against. A hit counts only
+/// while the user's stored hash is still that hash, so a password change or a
+/// deactivation (the user disappears from the lookup) takes effect at once.
+#[derive(Default)]
+pub struct CredentialCache {
+    verified: Mutex<HashMap<(String, [u8; 32]), String>>,
+}
+
+impl CredentialCache {
+    fn key(username: &str, password: &str) -> (String, [u8; 32]) {
+        let digest = digest::digest(&digest::SHA256, password.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        (username.to_string(), out)
+    }
+
+    fn hit(&self, key: &(String, [u8; 32]), stored_hash: &str) -> bool {
+        match self.verified.lock() {
+            Ok(map) => map.get(key).is_some_and(|hash| hash == stored_hash),
+            Err(_) => false,
+        }
+    }
+
+    fn remember(&self, key: (String, [u8; 32]), stored_hash: String) {
+        if let Ok(mut map) = self.verified.lock() {
+            if map.len() >= CACHE_LIMIT {
+                map.clear();
+            }
+            map.insert(key, stored_hash);
+        }
+    }
+}
+
+/// The authenticated caller; a handler that takes it cannot run anonymously.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub User);
+
+/// Marks a request as authenticated, for the response headers.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthenticatedMarker;
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<State>()
+                .cloned()
+                .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            let (username, secret) = basic_credentials(&req)?;
+            let user = verify_basic(&state, &username, &secret).await?;
+            req.extensions_mut().insert(AuthenticatedMarker);
+            Ok(Authenticated(user))
+        })
+    }
+}
+
+/// The username and password of a Basic `Authorization` header.
+fn basic_credentials(req: &HttpRequest) -> Result<(String, String), ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or(ApiError::NotAuthenticated)?;
+    let value = header.to_str().map_err(|_| ApiError::InvalidCredentials)?;
+    let (scheme, encoded) = value.split_once(' ').ok_or(ApiError::InvalidCredentials)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| ApiError::InvalidCredentials)?;
+    let text = String::from_utf8(decoded).map_err(|_| ApiError::InvalidCredentials)?;
+    let (username, secret) = text.split_once(':').ok_or(ApiError::InvalidCredentials)?;
+    Ok((username.to_string(), secret.to_string()))
+}
+
+async fn verify_basic(state: &State, username: &str, secret: &str) -> Result<User, ApiError> {
+    let (user, stored_hash) = users::find_active_with_hash(&state.db, username)
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?;
+    let key = CredentialCache::key(username, secret);
+    if state.auth_cache.hit(&key, &stored_hash) {
+        return Ok(user);
+    }
+    // argon2 is deliberately slow: keep it off the async worker threads.
+    let secret = secret.to_string();
+    let hash = stored_hash.clone();
+    let matches = actix_web::web::block(move || password::verify(&secret, &hash))
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))?;
+    if !matches {
+        return Err(ApiError::InvalidCredentials);
+    }
+    state.auth_cache.remember(key, stored_hash);
+    Ok(user)
+}

@@ -1,0 +1,62 @@
+//! The REST API: AWX's `/api/` and `/api/v2/`. Only this module knows HTTP and JSON.
+
+pub mod auth;
+pub mod error;
+pub mod headers;
+pub mod instances;
+pub mod me;
+pub mod metrics;
+pub mod pagination;
+pub mod ping;
+pub mod root;
+pub mod system_config;
+pub mod time;
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::node::NodeInfo;
+use crate::node::actors::ActorHandles;
+use crate::store::Db;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub node: NodeInfo,
+    pub actors: ActorHandles,
+    pub install_uuid: String,
+    pub auth_cache: auth::CredentialCache,
+}
+
+/// The shared state as handlers extract it.
+pub type State = web::Data<Arc<AppState>>;
+
+/// Mounts every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/", web::get().to(root::api_root))
+        .route("/api/v2/", web::get().to(root::v2_index))
+        .route("/api/v2/ping/", web::get().to(ping::ping))
+        .route("/api/v2/config/", web::get().to(system_config::config))
+        .route("/api/v2/me/", web::get().to(me::me))
+        .route("/api/v2/instances/", web::get().to(instances::list))
+        .route("/api/v2/instances/{id}/", web::get().to(instances::detail))
+        .route("/api/v2/metrics/", web::get().to(metrics::metrics))
+        .default_service(web::to(fallback));
+}
+
+/// Django's APPEND_SLASH, as AWX clients expect it, then 404 in AWX's shape.
+async fn fallback(req: HttpRequest) -> Result<HttpResponse, error::ApiError> {
+    let path = req.path();
+    if path.starts_with("/api") && !path.ends_with('/') {
+        let mut location = format!("{path}/");
+        if !req.query_string().is_empty() {
+            location.push('?');
+            location.push_str(req.query_string());
+        }
+        return Ok(HttpResponse::MovedPermanently()
+            .insert_header(("Location", location))
+            .finish());
+    }
+    Err(error::ApiError::NotFound)
+}

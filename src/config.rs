@@ -1,0 +1,264 @@
+//! The node's configuration: defaults < `config/rawx.toml` < `RAWX_*` < flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actors::NodeRole;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every key of `config/rawx.toml`; the same names, upper-cased after
+/// `RAWX_`, are read from the environment.
+pub const KEYS: [&str; 9] = [
+    "listen",
+    "database_url",
+    "redis_url",
+    "data_dir",
+    "node_name",
+    "role",
+    "secret_key_file",
+    "heartbeat_interval",
+    "log_level",
+];
+
+/// The whole configuration of a node. `config/rawx.toml` documents each key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// host:port of the API.
+    pub listen: String,
+    /// PostgreSQL URL; empty runs an embedded PostgreSQL under `data_dir`.
+    pub database_url: String,
+    /// Redis URL; empty runs an embedded redis-server under `data_dir`.
+    pub redis_url: String,
+    /// Where the node keeps its state; empty picks the platform default.
+    pub data_dir: PathBuf,
+    /// This node's name in the cluster; empty uses the host name.
+    pub node_name: String,
+    /// What this node does.
+    pub role: NodeRole,
+    /// The file holding the key that encrypts secrets; empty is `<data_dir>/SECRET_KEY`.
+    pub secret_key_file: PathBuf,
+    /// Seconds between two heartbeats.
+    pub heartbeat_interval: u64,
+    /// A tracing filter (`info`, `rawx=debug,actix_web=info`, ...).
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8013".into(),
+            database_url: String::new(),
+            redis_url: String::new(),
+            data_dir: PathBuf::new(),
+            node_name: String::new(),
+            role: NodeRole::Hybrid,
+            secret_key_file: PathBuf::new(),
+            heartbeat_interval: 60,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Values given as command-line flags; `None` leaves the lower layers alone.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<NodeRole>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+/// A configuration that cannot be used, described in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0}: not found")]
+    MissingFile(PathBuf),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{key}: {problem}")]
+    BadValue { key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Loads the layers; `file` is the config file named by flag or
+    /// `RAWX_CONFIG`, which must then exist.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let figment = figment
+            .merge(Env::prefixed("RAWX_").only(&KEYS))
+            .merge(Serialized::defaults(overrides));
+        let config: Config = figment.extract().map_err(describe)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::BadValue {
+                key: "listen",
+                problem: format!("`{}` is not an address like 127.0.0.1:8013", self.listen),
+            });
+        }
+        if self.heartbeat_interval == 0 {
+            return Err(ConfigError::BadValue {
+                key: "heartbeat_interval",
+                problem: "must be at least 1 second".into(),
+            });
+        }
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
+            return Err(ConfigError::BadValue {
+                key: "log_level",
+                problem: err.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The data dir, with the platform default filled in.
+    pub fn data_dir(&self) -> PathBuf {
+        if !self.data_dir.as_os_str().is_empty() {
+            return self.data_dir.clone();
+        }
+        if nix::unistd::geteuid().is_root() {
+            return PathBuf::from("/var/lib/rawx");
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share"))
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("rawx")
+    }
+
+    /// The secret key file, with its default filled in.
+    pub fn secret_key_file(&self) -> PathBuf {
+        if self.secret_key_file.as_os_str().is_empty() {
+            self.data_dir().join("SECRET_KEY")
+        } else {
+            self.secret_key_file.clone()
+        }
+    }
+
+    /// This node's name, with the host name as default.
+    pub fn node_name(&self) -> String {
+        if !self.node_name.is_empty() {
+            return self.node_name.clone();
+        }
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|name| name.into_string().ok())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "localhost".into())
+    }
+
+    /// The heartbeat period.
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_interval)
+    }
+}
+
+/// Turns figment's error into one line: the key, the problem, the source.
+fn describe(err: figment::Error) -> ConfigError {
+    let Some(first) = err.into_iter().next() else {
+        return ConfigError::Invalid("invalid configuration".into());
+    };
+    let key = first.path.join(".");
+    let source = first
+        .metadata
+        .as_ref()
+        .and_then(|meta| meta.source.as_ref())
+        .map(|source| format!(" (from {source})"))
+        .unwrap_or_default();
+    let kind = first.kind.to_string().replace('\n', " ");
+    if key.is_empty() {
+        ConfigError::Invalid(format!("{kind}{source}"))
+    } else {
+        ConfigError::Invalid(format!("{key}: {kind}{source}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_file_matches_the_defaults() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rawx.toml");
+        let from_file: Config = Figment::new()
+            .merge(Toml::file_exact(&file))
+            .extract()
+            .expect("config/rawx.toml parses");
+        assert_eq!(from_file, Config::default());
+    }
+
+    #[test]
+    fn every_key_is_documented() {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rawx.toml"))
+                .expect("config/rawx.toml");
+        for key in KEYS {
+            assert!(
+                text.lines()
+                    .any(|line| line.starts_with(&format!("{key} ="))),
+                "{key} missing from config/rawx.toml"
+            );
+            let env = format!("RAWX_{}", key.to_uppercase());
+            assert!(text.contains(&env), "{env} not documented");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "heartbeat_interval = \"soon\"\n").expect("write");
+        let err = Config::load(Some(&file), &Overrides::default()).expect_err("rejected");
+        let line = err.to_string();
+        assert!(line.starts_with("heartbeat_interval: "), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").expect("write");
+        let err = Config::load(Some(&file), &Overrides::default()).expect_err("rejected");
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("ok.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nrole = \"control\"\n").expect("write");
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9001".into()),
+            ..Overrides::default()
+        };
+        let config = Config::load(Some(&file), &overrides).expect("loads");
+        assert_eq!(config.listen, "127.0.0.1:9001");
+        assert_eq!(config.role, NodeRole::Control);
+    }
+}

@@ -1,0 +1,5 @@
+//! Secrets: password hashes, random tokens, the node's secret key.
+
+pub mod password;
+pub mod random;
+pub mod secret_key;

@@ -1,0 +1,5 @@
+//! The `rawx` command.
+
+fn main() -> std::process::ExitCode {
+    rawx::cli::main()
+}

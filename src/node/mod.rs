@@ -1,0 +1,143 @@
+//! A node: resolves its services, migrates, starts its actors and serves the API.
+
+pub mod actors;
+pub mod probe;
+pub mod services;
+
+use std::sync::Arc;
+
+use actix_web::http::header::HeaderValue;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::crypto::secret_key;
+use crate::store;
+
+/// Who this node is, for the API and the heartbeat.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub name: String,
+    pub role: ::actors::NodeRole,
+}
+
+/// Connections each pool holds at most; 2 cores rarely use more.
+const POOL_SIZE: u32 = 16;
+/// HTTP workers; the API is I/O-bound and every worker costs memory.
+const HTTP_WORKERS: usize = 2;
+/// Request bodies larger than this are refused (AWX's default is 1 MiB-ish
+/// per field; inventories in JSON can be larger).
+const MAX_JSON_BODY: usize = 8 * 1024 * 1024;
+
+/// Why a node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Embedded(#[from] crate::embedded::EmbeddedError),
+    #[error(transparent)]
+    SecretKey(#[from] secret_key::SecretKeyError),
+    #[error("redis_url: {0}")]
+    Redis(String),
+    #[error("data_dir {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("listen {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "role {0}: execution and hop nodes join through the mesh, which this build does not have yet"
+    )]
+    RoleNotAvailable(::actors::NodeRole),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl NodeError {
+    /// Whether the operator's configuration or machine is at fault (exit 2).
+    pub fn is_config(&self) -> bool {
+        match self {
+            NodeError::Config(_)
+            | NodeError::Redis(_)
+            | NodeError::RoleNotAvailable(_)
+            | NodeError::Listen { .. }
+            | NodeError::DataDir { .. }
+            | NodeError::SecretKey(_) => true,
+            NodeError::Store(err) => err.is_config(),
+            NodeError::Embedded(err) => {
+                matches!(err, crate::embedded::EmbeddedError::Missing { .. })
+            }
+            NodeError::Other(_) => false,
+        }
+    }
+}
+
+/// Runs `rawx server` until SIGINT or SIGTERM; must run inside an actix System.
+pub async fn serve(config: Config) -> Result<(), NodeError> {
+    if !config.role.is_controller() {
+        return Err(NodeError::RoleNotAvailable(config.role));
+    }
+    let data_dir = services::ensure_data_dir(&config)?;
+    let _secret_key = secret_key::load_or_create(&config.secret_key_file())?;
+    let mut services = services::Services::open(&config, &data_dir).await?;
+    let result = run_with(&config, &services).await;
+    services.stop();
+    result
+}
+
+async fn run_with(config: &Config, services: &services::Services) -> Result<(), NodeError> {
+    let db = store::connect(services.db_config.clone(), POOL_SIZE).await?;
+    let applied = store::migrate::run(&db).await?;
+    if !applied.applied.is_empty() {
+        tracing::info!(migrations = ?applied.applied, "schema migrated");
+    }
+    let redis = services::connect_redis(&services.redis_url).await?;
+    let install_uuid = store::settings::install_uuid(&db).await?;
+    let node = NodeInfo {
+        name: config.node_name(),
+        role: config.role,
+    };
+    let actors = actors::ActorHandles::start(config, &node, &db)
+        .map_err(|err| NodeError::Other(err.to_string()))?;
+    let state = Arc::new(AppState {
+        db,
+        node: node.clone(),
+        actors: actors.clone(),
+        install_uuid,
+        auth_cache: api::auth::CredentialCache::default(),
+    });
+    let node_header = HeaderValue::from_str(&node.name).unwrap_or(HeaderValue::from_static("rawx"));
+    let server = HttpServer::new(move || {
+        let node_header = node_header.clone();
+        App::new()
+            .app_data(web::Data::new(Arc::clone(&state)))
+            .app_data(web::JsonConfig::default().limit(MAX_JSON_BODY))
+            .wrap(from_fn(move |req, next| {
+                api::headers::awx_headers(node_header.clone(), req, next)
+            }))
+            .configure(api::configure)
+    })
+    .workers(HTTP_WORKERS)
+    .shutdown_timeout(10)
+    .bind(&config.listen)
+    .map_err(|source| NodeError::Listen {
+        addr: config.listen.clone(),
+        source,
+    })?
+    .run();
+    tracing::info!(listen = %config.listen, node = %node.name, role = %node.role, "rawx is serving");
+    // actix-web stops gracefully on SIGINT, SIGTERM and SIGQUIT.
+    let served = server.await;
+    tracing::info!("shutting down");
+    actors.shutdown();
+    let _ = fred::interfaces::ClientLike::quit(&redis).await;
+    served.map_err(|err| NodeError::Other(format!("http server: {err}")))
+}
