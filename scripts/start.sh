@@ -162,7 +162,8 @@ fi
 (umask 077 && printf '%s\n' "$ADMIN_PASSWORD" >"$PW_FILE")
 chmod 0600 "$PW_FILE"
 
-if ! "$BIN" admin create --username "$ADMIN_USER" --password "$ADMIN_PASSWORD"; then
+# Through the environment, so the password does not show in `ps`.
+if ! RAWX_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$BIN" admin create --username "$ADMIN_USER"; then
   rawx_die "rawx admin create --username $ADMIN_USER failed (server left running, pid $SERVER_PID)" || exit 1
 fi
 

@@ -76,8 +76,9 @@ enum AdminAction {
     Create {
         #[arg(long)]
         username: String,
-        /// The password; a generated one is printed when omitted.
-        #[arg(long)]
+        /// The password (or RAWX_ADMIN_PASSWORD, which keeps it out of `ps`);
+        /// a generated one is printed when neither is given.
+        #[arg(long, env = "RAWX_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<String>,
         #[arg(long, default_value = "")]
         email: String,

@@ -82,3 +82,64 @@ async fn a_shut_down_actor_stays_down() {
     assert!(handle.send(GetStatus).await.is_err());
     assert_eq!(handle.restarts(), 0);
 }
+
+/// A store whose first write panics, as a buggy port might.
+struct FlakyStore {
+    calls: std::cell::Cell<u32>,
+}
+
+impl actors::ports::HeartbeatStore for FlakyStore {
+    fn record(&self, _beat: &actors::ports::Beat) -> actors::ports::PortFuture<'_, ()> {
+        let call = self.calls.get() + 1;
+        self.calls.set(call);
+        assert!(call > 1, "first heartbeat write blows up");
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct FixedProbe;
+
+impl actors::heartbeat::ResourceProbe for FixedProbe {
+    fn measure(&self) -> (u32, u64) {
+        (2, 8 << 30)
+    }
+}
+
+#[actix_rt::test]
+async fn the_heartbeat_comes_back_after_its_store_panics() {
+    use std::rc::Rc;
+
+    use actors::heartbeat::{Heartbeat, NodeIdentity};
+
+    let store = Rc::new(FlakyStore {
+        calls: std::cell::Cell::new(0),
+    });
+    let identity = NodeIdentity {
+        hostname: "node-a".into(),
+        uuid: "00000000-0000-4000-8000-000000000000".into(),
+        role: actors::NodeRole::Hybrid,
+        version: "test".into(),
+    };
+    let handle = supervise("heartbeat", move |incarnation| {
+        Heartbeat::new(
+            identity.clone(),
+            Duration::from_secs(3600),
+            store.clone(),
+            Rc::new(FixedProbe),
+            incarnation,
+        )
+    });
+    let mut status = None;
+    for _ in 0..200 {
+        if let Ok(now) = handle.send(GetStatus).await {
+            if now.restarts == 1 && now.counters.contains(&("beats", 1)) {
+                status = Some(now);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let status = status.expect("heartbeat restarted and recorded a beat");
+    assert_eq!(status.state, "running");
+    assert_eq!(handle.restarts(), 1);
+}

@@ -103,3 +103,13 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
     let tail: Vec<&str> = text.lines().rev().take(lines).collect();
     tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_binary_names_its_package() {
+        let err = super::find_binary("rawx-no-such-binary", "some-package", &[])
+            .expect_err("not found");
+        assert_eq!(err.to_string(), "rawx-no-such-binary not found: install some-package");
+    }
+}

@@ -81,31 +81,31 @@ impl NodeError {
 }
 
 /// Runs `rawx server` until SIGINT or SIGTERM; must run inside an actix System.
+///
+/// The database comes first and the embedded Redis only after it answers, so
+/// a bad database URL fails before anything else is started. Embedded
+/// services stop when their guards drop, on every path out of here.
 pub async fn serve(config: Config) -> Result<(), NodeError> {
     if !config.role.is_controller() {
         return Err(NodeError::RoleNotAvailable(config.role));
     }
+    let redis_config = services::check_redis_url(&config.redis_url)?;
     let data_dir = services::ensure_data_dir(&config)?;
     let _secret_key = secret_key::load_or_create(&config.secret_key_file())?;
-    let mut services = services::Services::open(&config, &data_dir).await?;
-    let result = run_with(&config, &services).await;
-    services.stop();
-    result
-}
-
-async fn run_with(config: &Config, services: &services::Services) -> Result<(), NodeError> {
-    let db = store::connect(services.db_config.clone(), POOL_SIZE).await?;
+    let (db_config, _postgres) = services::open_database(&config, &data_dir).await?;
+    let db = store::connect(db_config, POOL_SIZE).await?;
     let applied = store::migrate::run(&db).await?;
     if !applied.applied.is_empty() {
         tracing::info!(migrations = ?applied.applied, "schema migrated");
     }
-    let redis = services::connect_redis(&services.redis_url).await?;
+    let (redis_url, _redis) = services::open_redis(&config, redis_config, &data_dir).await?;
+    let redis = services::connect_redis(&redis_url).await?;
     let install_uuid = store::settings::install_uuid(&db).await?;
     let node = NodeInfo {
         name: config.node_name(),
         role: config.role,
     };
-    let actors = actors::ActorHandles::start(config, &node, &db)
+    let actors = actors::ActorHandles::start(&config, &node, &db)
         .map_err(|err| NodeError::Other(err.to_string()))?;
     let state = Arc::new(AppState {
         db,
@@ -139,5 +139,6 @@ async fn run_with(config: &Config, services: &services::Services) -> Result<(), 
     tracing::info!("shutting down");
     actors.shutdown();
     let _ = fred::interfaces::ClientLike::quit(&redis).await;
+    // `_redis` and `_postgres` drop after this, stopping the embedded services.
     served.map_err(|err| NodeError::Other(format!("http server: {err}")))
 }

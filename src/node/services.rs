@@ -40,46 +40,34 @@ pub async fn open_database(
     }
 }
 
-/// The services a server needs, with the embedded ones it started.
-pub struct Services {
-    pub db_config: tokio_postgres::Config,
-    pub redis_url: String,
-    postgres: Option<EmbeddedPostgres>,
-    redis: Option<EmbeddedRedis>,
+/// The Redis URL to use, and the embedded server when it is ours.
+pub async fn open_redis(
+    config: &Config,
+    checked: Option<RedisConfig>,
+    data_dir: &Path,
+) -> Result<(String, Option<EmbeddedRedis>), NodeError> {
+    match checked {
+        Some(_) => Ok((config.redis_url.clone(), None)),
+        None => {
+            let server = redis::open(data_dir).await?;
+            Ok((server.url(), Some(server)))
+        }
+    }
 }
 
-impl Services {
-    /// Resolves both services, starting embedded ones where no URL is set.
-    pub async fn open(config: &Config, data_dir: &Path) -> Result<Services, NodeError> {
-        // Check the Redis URL before starting anything, so a typo fails fast.
-        if !config.redis_url.is_empty() {
-            parse_redis_url(&config.redis_url)?;
-        }
-        let (db_config, postgres) = open_database(config, data_dir).await?;
-        let (redis_url, redis) = if config.redis_url.is_empty() {
-            // On error the cluster's guard stops it as it goes out of scope.
-            let server = redis::open(data_dir).await?;
-            (server.url(), Some(server))
-        } else {
-            (config.redis_url.clone(), None)
-        };
-        Ok(Services {
-            db_config,
-            redis_url,
-            postgres,
-            redis,
-        })
+/// Parses a configured Redis URL (`None` when unset: embedded), so a typo
+/// fails before anything starts.
+pub fn check_redis_url(url: &str) -> Result<Option<RedisConfig>, NodeError> {
+    if url.is_empty() {
+        return Ok(None);
     }
-
-    /// Stops the embedded services, Redis first (nothing writes to it after).
-    pub fn stop(&mut self) {
-        if let Some(mut server) = self.redis.take() {
-            server.stop();
-        }
-        if let Some(mut cluster) = self.postgres.take() {
-            cluster.stop();
-        }
+    const SCHEMES: [&str; 2] = ["redis://", "redis+unix://"];
+    if !SCHEMES.iter().any(|scheme| url.starts_with(scheme)) {
+        return Err(NodeError::Redis(format!(
+            "`{url}` is not a Redis URL (redis://host:port or redis+unix:///path)"
+        )));
     }
+    parse_redis_url(url).map(Some)
 }
 
 fn parse_redis_url(url: &str) -> Result<RedisConfig, NodeError> {
