@@ -17,8 +17,15 @@ fn assert_one_line_exit_2(cmd: &mut std::process::Command, needle: &str) {
 fn a_bad_config_file_names_the_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("rawx.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nheartbeat_interval = \"often\"\n").expect("write");
-    assert_one_line_exit_2(rawx().arg("--config").arg(&file).arg("server"), "heartbeat_interval");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:1\"\nheartbeat_interval = \"often\"\n",
+    )
+    .expect("write");
+    assert_one_line_exit_2(
+        rawx().arg("--config").arg(&file).arg("server"),
+        "heartbeat_interval",
+    );
 
     std::fs::write(&file, "listen = [\n").expect("write");
     assert_one_line_exit_2(rawx().arg("--config").arg(&file).arg("server"), "rawx.toml");
@@ -27,7 +34,10 @@ fn a_bad_config_file_names_the_key() {
     assert_one_line_exit_2(rawx().arg("--config").arg(&file).arg("server"), "role");
 
     assert_one_line_exit_2(
-        rawx().arg("--config").arg(dir.path().join("absent.toml")).arg("server"),
+        rawx()
+            .arg("--config")
+            .arg(dir.path().join("absent.toml"))
+            .arg("server"),
         "absent.toml",
     );
 }
@@ -42,21 +52,24 @@ fn a_bad_database_url_exits_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Unparseable.
     assert_one_line_exit_2(
-        rawx()
-            .arg("server")
-            .env("RAWX_DATA_DIR", dir.path())
-            .env("RAWX_DATABASE_URL", "postgres://rawx:secret@db:notaport/rawx"),
+        rawx().arg("server").env("RAWX_DATA_DIR", dir.path()).env(
+            "RAWX_DATABASE_URL",
+            "postgres://rawx:secret@db:notaport/rawx",
+        ),
         "database_url",
     );
     // Well formed, but nothing listens there.
     let port = common::free_port();
-    let (status, _, err) = run(rawx()
-        .arg("server")
-        .env("RAWX_DATA_DIR", dir.path())
-        .env("RAWX_DATABASE_URL", format!("postgres://rawx:secret@127.0.0.1:{port}/rawx")));
+    let (status, _, err) = run(rawx().arg("server").env("RAWX_DATA_DIR", dir.path()).env(
+        "RAWX_DATABASE_URL",
+        format!("postgres://rawx:secret@127.0.0.1:{port}/rawx"),
+    ));
     assert_eq!(status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("database_url") && !err.contains("secret"), "{err}");
+    assert!(
+        err.contains("database_url") && !err.contains("secret"),
+        "{err}"
+    );
 }
 
 #[test]

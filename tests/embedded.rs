@@ -15,7 +15,9 @@ async fn embedded_services_start_serve_and_stop() {
 
     let children = descendants(server.pid());
     assert!(
-        children.iter().any(|(_, cmd)| cmd.contains("postgres") && cmd.contains(" -D ")),
+        children
+            .iter()
+            .any(|(_, cmd)| cmd.contains("postgres") && cmd.contains(" -D ")),
         "no embedded postgres among {children:?}"
     );
     assert!(
@@ -27,7 +29,10 @@ async fn embedded_services_start_serve_and_stop() {
     let (status, _, err) = run(rawx()
         .args(["admin", "create", "--username", "admin", "--password", "pw"])
         .env("RAWX_DATA_DIR", server.data_dir.path()));
-    assert!(status.success(), "admin create against the embedded cluster: {err}");
+    assert!(
+        status.success(),
+        "admin create against the embedded cluster: {err}"
+    );
 
     let http = reqwest::Client::new();
     let ping: Value = http
@@ -48,7 +53,11 @@ async fn embedded_services_start_serve_and_stop() {
     assert_eq!(me.status(), 200);
 
     let status = server.terminate();
-    assert!(status.success(), "exit after SIGTERM: {status}\n{}", server.log());
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}\n{}",
+        server.log()
+    );
     let left: Vec<_> = children.iter().filter(|(pid, _)| alive(*pid)).collect();
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }

@@ -14,7 +14,11 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".sql"))
         .count();
-    assert_eq!(out.lines().filter(|l| l.starts_with("applied V")).count(), files, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("applied V")).count(),
+        files,
+        "{out}"
+    );
 
     let client = db.client().await;
     for table in [
@@ -45,13 +49,19 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         "tokens",
     ] {
         let found = client
-            .query_opt("SELECT 1 FROM pg_class WHERE relname = $1 AND relkind IN ('r', 'p')", &[&table])
+            .query_opt(
+                "SELECT 1 FROM pg_class WHERE relname = $1 AND relkind IN ('r', 'p')",
+                &[&table],
+            )
             .await
             .expect("catalog query");
         assert!(found.is_some(), "table {table} missing");
     }
     let kind: i8 = client
-        .query_one("SELECT relkind::\"char\" AS k FROM pg_class WHERE relname = 'job_events'", &[])
+        .query_one(
+            "SELECT relkind::\"char\" AS k FROM pg_class WHERE relname = 'job_events'",
+            &[],
+        )
         .await
         .expect("job_events")
         .get("k");

@@ -12,7 +12,14 @@ use serde_json::Value;
 async fn a_node_serves_ping_me_and_instances() {
     let db = TestDb::create().await;
     let (status, out, err) = run(rawx()
-        .args(["admin", "create", "--username", "admin", "--password", "s3cret"])
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "admin",
+            "--password",
+            "s3cret",
+        ])
         .env("RAWX_DATABASE_URL", &db.url));
     assert!(status.success(), "admin create: {err}");
     assert!(out.contains("created superuser admin"), "{out}");
@@ -31,9 +38,21 @@ async fn a_node_serves_ping_me_and_instances() {
     let get = |path: &str| http.get(format!("{}{path}", server.base));
 
     // Anonymous: the roots and ping.
-    let root: Value = get("/api/").send().await.expect("api").json().await.expect("json");
+    let root: Value = get("/api/")
+        .send()
+        .await
+        .expect("api")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(root["current_version"], "/api/v2/");
-    let index: Value = get("/api/v2/").send().await.expect("v2").json().await.expect("json");
+    let index: Value = get("/api/v2/")
+        .send()
+        .await
+        .expect("v2")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(index["ping"], "/api/v2/ping/");
     assert_eq!(index["inventory"], "/api/v2/inventories/");
 
@@ -53,21 +72,42 @@ async fn a_node_serves_ping_me_and_instances() {
         .expect("heartbeat")
         .parse()
         .expect("iso heartbeat");
-    assert!(heartbeat >= started, "heartbeat {heartbeat} predates the start {started}");
+    assert!(
+        heartbeat >= started,
+        "heartbeat {heartbeat} predates the start {started}"
+    );
     assert!(me_node["capacity"].as_i64().expect("capacity") > 0);
     assert_eq!(ping["active_node"], server.node_name());
 
     // /me/ needs credentials, and says so as AWX does.
     let res = get("/api/v2/me/").send().await.expect("me");
     assert_eq!(res.status(), 401);
-    assert!(res.headers()["www-authenticate"].to_str().expect("hdr").starts_with("Bearer"));
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .expect("hdr")
+            .starts_with("Bearer")
+    );
     let body: Value = res.json().await.expect("json");
-    assert!(body["detail"].as_str().expect("detail").contains("not provided"));
-    let res = get("/api/v2/me/").basic_auth("admin", Some("wrong")).send().await.expect("me");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("not provided")
+    );
+    let res = get("/api/v2/me/")
+        .basic_auth("admin", Some("wrong"))
+        .send()
+        .await
+        .expect("me");
     assert_eq!(res.status(), 401);
     for _ in 0..2 {
         // Twice: the second answer comes from the credential cache.
-        let res = get("/api/v2/me/").basic_auth("admin", Some("s3cret")).send().await.expect("me");
+        let res = get("/api/v2/me/")
+            .basic_auth("admin", Some("s3cret"))
+            .send()
+            .await
+            .expect("me");
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["x-api-product-version"], "24.6.1");
         let me: Value = res.json().await.expect("json");
@@ -79,10 +119,21 @@ async fn a_node_serves_ping_me_and_instances() {
 
     // A new password takes effect at once, cache or not.
     let (status, _, err) = run(rawx()
-        .args(["admin", "create", "--username", "admin", "--password", "changed"])
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "admin",
+            "--password",
+            "changed",
+        ])
         .env("RAWX_DATABASE_URL", &db.url));
     assert!(status.success(), "{err}");
-    let res = get("/api/v2/me/").basic_auth("admin", Some("s3cret")).send().await.expect("me");
+    let res = get("/api/v2/me/")
+        .basic_auth("admin", Some("s3cret"))
+        .send()
+        .await
+        .expect("me");
     assert_eq!(res.status(), 401);
 
     let instances: Value = get("/api/v2/instances/")
@@ -99,7 +150,11 @@ async fn a_node_serves_ping_me_and_instances() {
     assert_eq!(instance["node_type"], "hybrid");
     assert_eq!(instance["node_state"], "ready");
     let url = instance["url"].as_str().expect("url").to_string();
-    let detail = get(&url).basic_auth("admin", Some("changed")).send().await.expect("detail");
+    let detail = get(&url)
+        .basic_auth("admin", Some("changed"))
+        .send()
+        .await
+        .expect("detail");
     assert_eq!(detail.status(), 200);
     let missing = get("/api/v2/instances/999999/")
         .basic_auth("admin", Some("changed"))
@@ -133,10 +188,22 @@ async fn a_node_serves_ping_me_and_instances() {
         .text()
         .await
         .expect("text");
-    for actor in ["heartbeat", "task_manager", "dispatcher", "callback_receiver"] {
-        assert!(metrics.contains(&format!("rawx_actor_up{{actor=\"{actor}\"}} 1")), "{metrics}");
+    for actor in [
+        "heartbeat",
+        "task_manager",
+        "dispatcher",
+        "callback_receiver",
+    ] {
+        assert!(
+            metrics.contains(&format!("rawx_actor_up{{actor=\"{actor}\"}} 1")),
+            "{metrics}"
+        );
     }
 
     let status = server.terminate();
-    assert!(status.success(), "exit after SIGTERM: {status}\n{}", server.log());
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}\n{}",
+        server.log()
+    );
 }

@@ -108,8 +108,11 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
 mod tests {
     #[test]
     fn a_missing_binary_names_its_package() {
-        let err = super::find_binary("rawx-no-such-binary", "some-package", &[])
-            .expect_err("not found");
-        assert_eq!(err.to_string(), "rawx-no-such-binary not found: install some-package");
+        let err =
+            super::find_binary("rawx-no-such-binary", "some-package", &[]).expect_err("not found");
+        assert_eq!(
+            err.to_string(),
+            "rawx-no-such-binary not found: install some-package"
+        );
     }
 }

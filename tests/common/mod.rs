@@ -41,7 +41,9 @@ fn with_dbname(url: &str, name: &str) -> String {
     for host in config.get_hosts() {
         match host {
             tokio_postgres::config::Host::Tcp(host) => parts.push(format!("host={host}")),
-            tokio_postgres::config::Host::Unix(path) => parts.push(format!("host={}", path.display())),
+            tokio_postgres::config::Host::Unix(path) => {
+                parts.push(format!("host={}", path.display()))
+            }
         }
     }
     if let Some(port) = config.get_ports().first() {
@@ -196,12 +198,19 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("rawx server exited with {status}:\n{}", self.log());
             }
-            if let Ok(res) = client.get(format!("{}/api/v2/ping/", self.base)).send().await {
-                if res.status().is_success() {
-                    return;
-                }
+            if let Ok(res) = client
+                .get(format!("{}/api/v2/ping/", self.base))
+                .send()
+                .await
+                && res.status().is_success()
+            {
+                return;
             }
-            assert!(Instant::now() < deadline, "rawx server not ready:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "rawx server not ready:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -219,7 +228,11 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "rawx ignored SIGTERM:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "rawx ignored SIGTERM:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -257,7 +270,11 @@ pub fn alive(pid: u32) -> bool {
 pub fn descendants(pid: u32) -> Vec<(u32, String)> {
     let mut parent_of = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
