@@ -11,4 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod embedded;
 pub mod node;
+pub mod rbac;
+pub mod resource;
+pub mod resources;
 pub mod store;

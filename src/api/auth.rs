@@ -1,10 +1,12 @@
-//! Who is calling: HTTP Basic, with a cache that spares argon2 on repeat calls.
+//! Who is calling: HTTP Basic (with a cache that spares argon2 on repeat
+//! calls), bearer tokens, and session cookies with CSRF, as AWX accepts them.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
 use base64::Engine;
 use ring::digest;
@@ -12,7 +14,14 @@ use ring::digest;
 use super::State;
 use super::error::ApiError;
 use crate::crypto::password;
+use crate::rbac::{self, Caller};
+use crate::store::auth as store_auth;
 use crate::store::users::{self, User};
+
+/// The session cookie AWX sets.
+pub const SESSION_COOKIE: &str = "awx_sessionid";
+/// The CSRF cookie, echoed in `X-CSRFToken` on unsafe methods.
+pub const CSRF_COOKIE: &str = "csrftoken";
 
 /// Entries kept before the cache is emptied; a bound, not a tuning knob.
 const CACHE_LIMIT: usize = 4096;
@@ -53,7 +62,7 @@ impl CredentialCache {
 
 /// The authenticated caller; a handler that takes it cannot run anonymously.
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub User);
+pub struct Authenticated(pub Caller);
 
 /// Marks a request as authenticated, for the response headers.
 #[derive(Debug, Clone, Copy)]
@@ -70,25 +79,70 @@ impl FromRequest for Authenticated {
                 .app_data::<State>()
                 .cloned()
                 .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let (username, secret) = basic_credentials(&req)?;
-            let user = verify_basic(&state, &username, &secret).await?;
+            let (user, read_only) = identify(&state, &req).await?;
+            let held = if user.is_superuser {
+                Default::default()
+            } else {
+                rbac::held_roles(&state.db, user.id).await?
+            };
             req.extensions_mut().insert(AuthenticatedMarker);
-            Ok(Authenticated(user))
+            Ok(Authenticated(Caller {
+                user,
+                held: Arc::new(held),
+                read_only,
+            }))
         })
     }
 }
 
-/// The username and password of a Basic `Authorization` header.
-fn basic_credentials(req: &HttpRequest) -> Result<(String, String), ApiError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(ApiError::NotAuthenticated)?;
-    let value = header.to_str().map_err(|_| ApiError::InvalidCredentials)?;
-    let (scheme, encoded) = value.split_once(' ').ok_or(ApiError::InvalidCredentials)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
+/// The user behind the request's credentials, and whether they may only read.
+pub async fn identify(state: &State, req: &HttpRequest) -> Result<(User, bool), ApiError> {
+    if let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        let value = header.to_str().map_err(|_| ApiError::InvalidCredentials)?;
+        let (scheme, credentials) = value.split_once(' ').ok_or(ApiError::InvalidCredentials)?;
+        if scheme.eq_ignore_ascii_case("basic") {
+            let (username, secret) = basic_credentials(credentials)?;
+            return Ok((verify_basic(state, &username, &secret).await?, false));
+        }
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return store_auth::user_by_token(&state.db, credentials.trim())
+                .await?
+                .ok_or(ApiError::InvalidToken);
+        }
         return Err(ApiError::InvalidCredentials);
     }
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let user = store_auth::user_by_session(&state.db, cookie.value())
+            .await?
+            .ok_or(ApiError::NotAuthenticated)?;
+        check_csrf(req)?;
+        return Ok((user, false));
+    }
+    Err(ApiError::NotAuthenticated)
+}
+
+/// Session callers must echo the CSRF cookie on unsafe methods, as Django
+/// requires; token and Basic callers are exempt.
+fn check_csrf(req: &HttpRequest) -> Result<(), ApiError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string());
+    let header = req
+        .headers()
+        .get("X-CSRFToken")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match (cookie, header) {
+        (Some(cookie), Some(header)) if !cookie.is_empty() && cookie == header => Ok(()),
+        _ => Err(ApiError::Forbidden(
+            "CSRF Failed: CSRF token missing or incorrect.".into(),
+        )),
+    }
+}
+
+/// The username and password of a Basic `Authorization` value.
+fn basic_credentials(encoded: &str) -> Result<(String, String), ApiError> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .map_err(|_| ApiError::InvalidCredentials)?;
@@ -97,7 +151,8 @@ fn basic_credentials(req: &HttpRequest) -> Result<(String, String), ApiError> {
     Ok((username.to_string(), secret.to_string()))
 }
 
-async fn verify_basic(state: &State, username: &str, secret: &str) -> Result<User, ApiError> {
+/// Checks a username and password, through the cache when it can.
+pub async fn verify_basic(state: &State, username: &str, secret: &str) -> Result<User, ApiError> {
     let (user, stored_hash) = users::find_active_with_hash(&state.db, username)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;

@@ -11,9 +11,9 @@ use super::error::ApiError;
 /// The actors' restarts and counters, for superusers and auditors.
 pub async fn metrics(
     state: State,
-    Authenticated(user): Authenticated,
+    Authenticated(caller): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    if !(user.is_superuser || user.is_system_auditor) {
+    if !caller.sees_all() {
         return Err(ApiError::PermissionDenied);
     }
     let mut out = String::new();

@@ -8,6 +8,7 @@ pub mod me;
 pub mod metrics;
 pub mod pagination;
 pub mod ping;
+pub mod resource;
 pub mod root;
 pub mod system_config;
 pub mod time;
@@ -41,8 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v2/me/", web::get().to(me::me))
         .route("/api/v2/instances/", web::get().to(instances::list))
         .route("/api/v2/instances/{id}/", web::get().to(instances::detail))
-        .route("/api/v2/metrics/", web::get().to(metrics::metrics))
-        .default_service(web::to(fallback));
+        .route("/api/v2/metrics/", web::get().to(metrics::metrics));
+    for declared in crate::resources::ALL {
+        resource::mount(cfg, declared);
+    }
+    cfg.default_service(web::to(fallback));
 }
 
 /// Django's APPEND_SLASH, as AWX clients expect it, then 404 in AWX's shape.

@@ -1,8 +1,11 @@
 //! PostgreSQL: the pool, migrations, and the queries each subsystem needs.
 
+pub mod activity;
+pub mod auth;
 pub mod heartbeat;
 pub mod instances;
 pub mod migrate;
+pub mod resource;
 pub mod settings;
 pub mod users;
 

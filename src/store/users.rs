@@ -22,7 +22,12 @@ pub struct User {
 const COLUMNS: &str = "id, username, first_name, last_name, email, is_superuser, \
                        is_system_auditor, last_login, created, modified, password";
 
-fn from_row(row: &tokio_postgres::Row) -> User {
+/// The user columns under alias `u`, for joins.
+pub const COLUMNS_U: &str = "u.id, u.username, u.first_name, u.last_name, u.email, \
+                             u.is_superuser, u.is_system_auditor, u.last_login, u.created, u.modified";
+
+/// A user from a row holding the user columns.
+pub fn from_row(row: &tokio_postgres::Row) -> User {
     User {
         id: row.get("id"),
         username: row.get("username"),

@@ -1,0 +1,381 @@
+//! List, detail, create, update and delete for any declared resource.
+
+use actix_web::web::{Bytes, Path};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::{Map, Value, json};
+
+use super::{body, hooks, lookup, serialize};
+use crate::api::State;
+use crate::api::auth::Authenticated;
+use crate::api::error::ApiError;
+use crate::api::pagination::Paging;
+use crate::rbac::{self, Caller};
+use crate::resource::filter::{self, FilterError};
+use crate::resource::validate::{self, FieldErrors, Mode};
+use crate::resource::{Deletion, Field, Kind, Resource};
+use crate::resources;
+use crate::store::resource::{self as store, Condition};
+use crate::store::{StoreError, activity};
+
+/// The query string as decoded pairs.
+pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn filter_error(err: FilterError) -> ApiError {
+    match err {
+        FilterError::Invalid(message) => ApiError::BadRequest(message),
+        FilterError::Forbidden(_) => ApiError::Forbidden(err.to_string()),
+    }
+}
+
+/// A page of `resource` for `caller`, limited by `scope` (a sub-list's parent).
+pub async fn list_page(
+    resource: &'static Resource,
+    state: &State,
+    req: &HttpRequest,
+    caller: &Caller,
+    scope: Vec<Condition>,
+) -> Result<HttpResponse, ApiError> {
+    let query =
+        filter::parse(resource, &query_pairs(req), resources::by_type).map_err(filter_error)?;
+    let paging = Paging::from_request(req)?;
+    let mut conditions = scope;
+    conditions.extend(rbac::read_condition(caller, resource));
+    let (count, rows) = store::list(
+        &state.db,
+        resource,
+        &query,
+        conditions,
+        paging.offset(),
+        paging.limit(),
+    )
+    .await?;
+    let results = serialize::render(state, caller, resource, rows).await?;
+    Ok(HttpResponse::Ok().json(paging.envelope(req, count, results)?))
+}
+
+/// `GET /api/v2/<path>/`.
+pub async fn list(
+    resource: &'static Resource,
+    state: State,
+    req: HttpRequest,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    list_page(resource, &state, &req, &caller, Vec::new()).await
+}
+
+/// One readable object, or 404.
+pub async fn readable(
+    state: &State,
+    caller: &Caller,
+    resource: &'static Resource,
+    id: i64,
+) -> Result<Map<String, Value>, ApiError> {
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let conditions = rbac::read_condition(caller, resource).into_iter().collect();
+    store::get(&*conn, resource, id, conditions)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Renders one object.
+pub async fn render_one(
+    state: &State,
+    caller: &Caller,
+    resource: &'static Resource,
+    row: Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let mut rendered = serialize::render(state, caller, resource, vec![row]).await?;
+    let mut object = rendered.pop().ok_or(ApiError::NotFound)?;
+    if let (Some(decl), Some(map)) = (resource.named_url, object.as_object_mut()) {
+        let slug = map
+            .get(decl.field)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let (Some(slug), None) = (slug, decl.parent)
+            && let Some(related) = map.get_mut("related").and_then(Value::as_object_mut)
+        {
+            related.insert(
+                "named_url".into(),
+                Value::String(format!("/api/v2/{}/{slug}/", resource.path)),
+            );
+        }
+    }
+    Ok(object)
+}
+
+/// `GET /api/v2/<path>/{id}/`.
+pub async fn detail(
+    resource: &'static Resource,
+    state: State,
+    path: Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let id = lookup::resolve(&state, resource, &path).await?;
+    let row = readable(&state, &caller, resource, id).await?;
+    Ok(HttpResponse::Ok().json(render_one(&state, &caller, resource, row).await?))
+}
+
+/// Every foreign key in `values` must name an object the caller can see.
+async fn check_references(
+    state: &State,
+    caller: &Caller,
+    values: &[(&'static Field, Value)],
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    for (field, value) in values {
+        let (Kind::Fk(target), Some(id)) = (field.kind, value.as_i64()) else {
+            continue;
+        };
+        let Some(target) = resources::by_type(target) else {
+            continue;
+        };
+        if readable(state, caller, target, id).await.is_err() {
+            validate::push(
+                &mut errors,
+                field.name,
+                format!("Invalid pk \"{id}\" - object does not exist."),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(errors))
+    }
+}
+
+fn as_map(values: &[(&'static Field, Value)]) -> Map<String, Value> {
+    values
+        .iter()
+        .map(|(f, v)| (f.name.to_string(), v.clone()))
+        .collect()
+}
+
+/// The values to log for an object: secrets masked.
+fn masked(resource: &Resource, values: &Map<String, Value>) -> Map<String, Value> {
+    values
+        .iter()
+        .filter_map(|(key, value)| {
+            let field = resource.field(key)?;
+            let shown = if field.secret {
+                Value::String("$encrypted$".into())
+            } else {
+                value.clone()
+            };
+            Some((key.clone(), shown))
+        })
+        .collect()
+}
+
+/// Creates an object of `resource` from a checked body; returns its id.
+pub async fn create_from(
+    resource: &'static Resource,
+    state: &State,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    extra: Vec<(&'static Field, Value)>,
+) -> Result<i64, ApiError> {
+    if matches!(resource.access.create, crate::resource::Create::Never) {
+        return Err(ApiError::MethodNotAllowed("POST".into()));
+    }
+    let mut values = validate::body(resource, body, Mode::Create).map_err(ApiError::Fields)?;
+    for (field, value) in extra {
+        values.retain(|(f, _)| f.name != field.name);
+        values.push((field, value));
+    }
+    hooks::prepare(resource, caller, body, &mut values, None).await?;
+    check_references(state, caller, &values).await?;
+    let map = as_map(&values);
+    {
+        let conn = state.db.get().await.map_err(StoreError::from)?;
+        if !rbac::can_create(&*conn, caller, resource, &map).await? {
+            return Err(ApiError::PermissionDenied);
+        }
+    }
+    let mut conn = state.db.get().await.map_err(StoreError::from)?;
+    let tx = conn.transaction().await.map_err(StoreError::from)?;
+    let id = store::insert(&tx, resource, &values, Some(caller.user.id)).await?;
+    rbac::create_object_roles(&tx, resource, id, &map).await?;
+    hooks::after_create(&tx, resource, caller, id, &map).await?;
+    activity::record(
+        &tx,
+        activity::Entry {
+            actor: Some(caller.user.id),
+            operation: "create",
+            object1: resource.type_name,
+            object2: "",
+            relationship: "",
+            changes: Value::Object(masked(resource, &map)),
+            node: &state.node.name,
+            objects: vec![(resource.type_name.to_string(), id)],
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(id)
+}
+
+/// `POST /api/v2/<path>/`.
+pub async fn create(
+    resource: &'static Resource,
+    state: State,
+    req: HttpRequest,
+    Authenticated(caller): Authenticated,
+    bytes: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body = body::object(&req, &bytes)?;
+    let id = create_from(resource, &state, &caller, &body, Vec::new()).await?;
+    created(resource, &state, &caller, id).await
+}
+
+/// 201 with the new object and its `Location`.
+pub async fn created(
+    resource: &'static Resource,
+    state: &State,
+    caller: &Caller,
+    id: i64,
+) -> Result<HttpResponse, ApiError> {
+    let row = readable(state, caller, resource, id).await?;
+    let object = render_one(state, caller, resource, row).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", resource.url(id)))
+        .json(object))
+}
+
+async fn update(
+    resource: &'static Resource,
+    state: State,
+    raw_id: &str,
+    req: HttpRequest,
+    caller: Caller,
+    bytes: Bytes,
+    mode: Mode,
+) -> Result<HttpResponse, ApiError> {
+    let id = lookup::resolve(&state, resource, raw_id).await?;
+    let existing = readable(&state, &caller, resource, id).await?;
+    {
+        let conn = state.db.get().await.map_err(StoreError::from)?;
+        let allowed =
+            rbac::can_change_each(&*conn, &caller, resource, std::slice::from_ref(&existing))
+                .await?;
+        if !allowed.first().copied().unwrap_or(false) {
+            return Err(ApiError::PermissionDenied);
+        }
+    }
+    let body = body::object(&req, &bytes)?;
+    let mut values = validate::body(resource, &body, mode).map_err(ApiError::Fields)?;
+    hooks::prepare(resource, &caller, &body, &mut values, Some(&existing)).await?;
+    // Only what differs is written and logged.
+    values.retain(|(field, value)| field.write_only || existing.get(field.name) != Some(value));
+    check_references(&state, &caller, &values).await?;
+    if !values.is_empty() {
+        let mut changes = Map::new();
+        for (field, value) in &values {
+            let old = existing.get(field.name).cloned().unwrap_or(Value::Null);
+            let pair = if field.secret {
+                json!(["$encrypted$", "$encrypted$"])
+            } else {
+                json!([old, value])
+            };
+            changes.insert(field.name.to_string(), pair);
+        }
+        let relink = values.iter().any(|(field, _)| {
+            resource.roles.iter().any(|role| {
+                role.parents
+                    .iter()
+                    .any(|p| matches!(p, crate::resource::RoleRef::Fk(fk, _) if *fk == field.name))
+            })
+        });
+        let mut merged = existing.clone();
+        merged.extend(as_map(&values));
+        let mut conn = state.db.get().await.map_err(StoreError::from)?;
+        let tx = conn.transaction().await.map_err(StoreError::from)?;
+        store::update(&tx, resource, id, &values, Some(caller.user.id)).await?;
+        if relink {
+            rbac::relink_object_roles(&tx, resource, id, &merged).await?;
+        }
+        activity::record(
+            &tx,
+            activity::Entry {
+                actor: Some(caller.user.id),
+                operation: "update",
+                object1: resource.type_name,
+                object2: "",
+                relationship: "",
+                changes: Value::Object(changes),
+                node: &state.node.name,
+                objects: vec![(resource.type_name.to_string(), id)],
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+    }
+    let row = readable(&state, &caller, resource, id).await?;
+    Ok(HttpResponse::Ok().json(render_one(&state, &caller, resource, row).await?))
+}
+
+/// `PUT /api/v2/<path>/{id}/`.
+pub async fn replace(
+    resource: &'static Resource,
+    state: State,
+    path: Path<String>,
+    req: HttpRequest,
+    Authenticated(caller): Authenticated,
+    bytes: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    update(resource, state, &path, req, caller, bytes, Mode::Replace).await
+}
+
+/// `PATCH /api/v2/<path>/{id}/`.
+pub async fn patch(
+    resource: &'static Resource,
+    state: State,
+    path: Path<String>,
+    req: HttpRequest,
+    Authenticated(caller): Authenticated,
+    bytes: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    update(resource, state, &path, req, caller, bytes, Mode::Patch).await
+}
+
+/// `DELETE /api/v2/<path>/{id}/`.
+pub async fn delete(
+    resource: &'static Resource,
+    state: State,
+    path: Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    if resource.deletion == Deletion::Forbidden {
+        return Err(ApiError::MethodNotAllowed("DELETE".into()));
+    }
+    let id = lookup::resolve(&state, resource, &path).await?;
+    let existing = readable(&state, &caller, resource, id).await?;
+    let mut conn = state.db.get().await.map_err(StoreError::from)?;
+    let allowed =
+        rbac::can_change_each(&*conn, &caller, resource, std::slice::from_ref(&existing)).await?;
+    if !allowed.first().copied().unwrap_or(false) {
+        return Err(ApiError::PermissionDenied);
+    }
+    let tx = conn.transaction().await.map_err(StoreError::from)?;
+    store::delete(&tx, resource, id).await?;
+    activity::record(
+        &tx,
+        activity::Entry {
+            actor: Some(caller.user.id),
+            operation: "delete",
+            object1: resource.type_name,
+            object2: "",
+            relationship: "",
+            changes: Value::Object(masked(resource, &existing)),
+            node: &state.node.name,
+            objects: vec![(resource.type_name.to_string(), id)],
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(HttpResponse::NoContent().finish())
+}

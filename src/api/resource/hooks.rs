@@ -1,0 +1,108 @@
+//! What some resources do beyond their declaration: hashing passwords,
+//! guarding privileged flags.
+
+use serde_json::{Map, Value};
+use tokio_postgres::GenericClient;
+
+use crate::api::error::ApiError;
+use crate::crypto::password;
+use crate::rbac::Caller;
+use crate::resource::validate::{self, FieldErrors};
+use crate::resource::{Field, Resource};
+use crate::store::StoreError;
+
+/// Adjusts checked values before they are written.
+pub async fn prepare(
+    resource: &Resource,
+    caller: &Caller,
+    _body: &Map<String, Value>,
+    values: &mut Vec<(&'static Field, Value)>,
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), ApiError> {
+    if resource.type_name == "user" {
+        prepare_user(caller, values, existing).await?;
+    }
+    Ok(())
+}
+
+async fn prepare_user(
+    caller: &Caller,
+    values: &mut Vec<(&'static Field, Value)>,
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    for (field, value) in values.iter() {
+        if field.name == "username" {
+            let name = value.as_str().unwrap_or_default();
+            if !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+            {
+                validate::push(
+                    &mut errors,
+                    "username",
+                    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+                );
+            }
+        }
+        if matches!(field.name, "is_superuser" | "is_system_auditor") && !caller.is_superuser() {
+            let before = existing
+                .and_then(|e| e.get(field.name))
+                .cloned()
+                .unwrap_or(Value::Bool(false));
+            if *value != before {
+                return Err(ApiError::Forbidden(format!(
+                    "Only a superuser may change {}.",
+                    field.name
+                )));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Fields(errors));
+    }
+    // An empty password keeps the old one (or, on create, leaves none usable).
+    let mut hashed = None;
+    if let Some((_, Value::String(plain))) = values.iter().find(|(f, _)| f.name == "password")
+        && !plain.is_empty()
+    {
+        let plain = plain.clone();
+        let hash = actix_web::web::block(move || password::hash(&plain))
+            .await
+            .map_err(|err| ApiError::Internal(err.to_string()))?
+            .map_err(|err| ApiError::Internal(err.to_string()))?;
+        hashed = Some(hash);
+    }
+    values.retain(|(f, _)| f.name != "password");
+    if let (Some(hash), Some(field)) = (hashed, crate::resources::users::USER.field("password")) {
+        values.push((field, Value::String(hash)));
+    }
+    Ok(())
+}
+
+/// Runs after a new object's row and roles exist, in the same transaction.
+pub async fn after_create(
+    client: &impl GenericClient,
+    resource: &Resource,
+    caller: &Caller,
+    id: i64,
+    _values: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    // AWX makes a non-superuser who creates an organization-less object its
+    // admin; organization-owned objects inherit admins from the organization.
+    let orphan_admin = resource
+        .roles
+        .iter()
+        .any(|role| role.field == "admin_role" && role.parents.is_empty());
+    if !caller.is_superuser() && orphan_admin {
+        client
+            .execute(
+                "INSERT INTO role_users (role_id, user_id)
+                 SELECT id, $3 FROM roles WHERE content_type = $1 AND object_id = $2 AND role_field = 'admin_role'
+                 ON CONFLICT DO NOTHING",
+                &[&resource.type_name, &id, &caller.user.id],
+            )
+            .await?;
+    }
+    Ok(())
+}

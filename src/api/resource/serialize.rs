@@ -1,0 +1,141 @@
+//! Objects as AWX shows them: `id`, `type`, `url`, `related`,
+//! `summary_fields`, `created`, `modified`, then the fields.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::api::State;
+use crate::api::error::ApiError;
+use crate::rbac::{self, Caller};
+use crate::resource::{Kind, Link, Resource};
+use crate::resources;
+use crate::store::StoreError;
+use crate::store::resource::{self as store, CREATED_BY, MODIFIED_BY};
+
+/// Renders `rows` of `resource` for `caller`, fetching what the summaries
+/// need in one query per referenced resource.
+pub async fn render(
+    state: &State,
+    caller: &Caller,
+    resource: &'static Resource,
+    rows: Vec<Map<String, Value>>,
+) -> Result<Vec<Value>, ApiError> {
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    // Foreign keys to summarize, grouped by the resource they point to.
+    let mut fk_fields: Vec<(&'static str, &'static Resource)> = Vec::new();
+    for field in resource.fields.iter().chain([&CREATED_BY, &MODIFIED_BY]) {
+        if let Kind::Fk(target) = field.kind {
+            if field.write_only
+                || (!resource.tracks_users && matches!(field.name, "created_by" | "modified_by"))
+            {
+                continue;
+            }
+            if let Some(target) = resources::by_type(target) {
+                fk_fields.push((field.name, target));
+            }
+        }
+    }
+    let mut summaries: HashMap<&'static str, HashMap<i64, Map<String, Value>>> = HashMap::new();
+    for (_, target) in &fk_fields {
+        if summaries.contains_key(target.type_name) {
+            continue;
+        }
+        let ids: Vec<i64> = rows
+            .iter()
+            .flat_map(|row| {
+                fk_fields
+                    .iter()
+                    .filter(|(_, t)| t.type_name == target.type_name)
+                    .filter_map(|(name, _)| row.get(*name).and_then(Value::as_i64))
+            })
+            .collect();
+        summaries.insert(
+            target.type_name,
+            store::summaries(&*conn, target, &ids).await?,
+        );
+    }
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|row| row.get("id").and_then(Value::as_i64))
+        .collect();
+    let roles = if resource.roles.is_empty() {
+        HashMap::new()
+    } else {
+        rbac::roles_of(&*conn, resource.type_name, &ids).await?
+    };
+    let changeable = rbac::can_change_each(&*conn, caller, resource, &rows).await?;
+
+    let mut out = Vec::with_capacity(rows.len());
+    for (row, can_change) in rows.into_iter().zip(changeable) {
+        let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
+        let url = resource.url(id);
+        let mut related = Map::new();
+        for (name, target) in &fk_fields {
+            if let Some(fk) = row.get(*name).and_then(Value::as_i64) {
+                related.insert((*name).to_string(), Value::String(target.url(fk)));
+            }
+        }
+        for link in resource.links {
+            match link {
+                Link::Sub(name) => {
+                    related.insert((*name).to_string(), Value::String(format!("{url}{name}/")));
+                }
+                Link::Fk(_) => {}
+            }
+        }
+        let mut summary = Map::new();
+        for (name, target) in &fk_fields {
+            if let Some(fk) = row.get(*name).and_then(Value::as_i64)
+                && let Some(found) = summaries.get(target.type_name).and_then(|s| s.get(&fk))
+            {
+                summary.insert((*name).to_string(), Value::Object(found.clone()));
+            }
+        }
+        if let Some(object_roles) = roles.get(&id) {
+            let mut map = Map::new();
+            for decl in resource.roles {
+                if let Some(role_id) = object_roles.get(decl.field) {
+                    map.insert(
+                        decl.field.to_string(),
+                        json!({ "id": role_id, "name": decl.name, "description": decl.description }),
+                    );
+                }
+            }
+            summary.insert("object_roles".into(), Value::Object(map));
+        }
+        summary.insert(
+            "user_capabilities".into(),
+            json!({ "edit": can_change, "delete": can_change }),
+        );
+
+        let mut object = Map::new();
+        object.insert("id".into(), Value::from(id));
+        object.insert("type".into(), Value::String(resource.type_name.into()));
+        object.insert("url".into(), Value::String(url));
+        object.insert("related".into(), Value::Object(related));
+        object.insert("summary_fields".into(), Value::Object(summary));
+        for key in ["created", "modified"] {
+            object.insert(key.into(), row.get(key).cloned().unwrap_or(Value::Null));
+        }
+        for field in resource.fields {
+            let value = if field.secret {
+                // Secrets read back as `$encrypted$` when set, never as themselves.
+                let set = field.write_only
+                    || row.get(field.name).is_some_and(|v| !v.is_null() && v != "");
+                if set {
+                    Value::String("$encrypted$".into())
+                } else {
+                    Value::String(String::new())
+                }
+            } else if field.write_only {
+                continue;
+            } else {
+                row.get(field.name).cloned().unwrap_or(Value::Null)
+            };
+            object.insert(field.name.into(), value);
+        }
+        out.push(Value::Object(object));
+    }
+    Ok(out)
+}

@@ -1,0 +1,348 @@
+//! Who may do what: AWX's object roles, their inheritance, and the checks
+//! every handler goes through. The checks live here and nowhere else.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio_postgres::GenericClient;
+
+use crate::resource::{Change, Create, Read, Resource, RoleRef};
+use crate::store::resource::Condition;
+use crate::store::users::User;
+use crate::store::{Db, StoreError};
+
+/// The caller of a request with the roles they hold, directly, through
+/// teams, and implied by role inheritance.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    /// Every role id the caller holds (empty for superusers, who need none).
+    pub held: Arc<HashSet<i64>>,
+    /// A token with `read` scope may not write.
+    pub read_only: bool,
+}
+
+impl Caller {
+    /// Superusers may do everything.
+    pub fn is_superuser(&self) -> bool {
+        self.user.is_superuser
+    }
+
+    /// Superusers and system auditors see everything.
+    pub fn sees_all(&self) -> bool {
+        self.user.is_superuser || self.user.is_system_auditor
+    }
+
+    /// Whether the caller holds role `id`.
+    pub fn holds(&self, id: i64) -> bool {
+        self.user.is_superuser || self.held.contains(&id)
+    }
+}
+
+/// Every role the user holds: granted ones, those of teams whose member
+/// role they hold, and every role those imply.
+pub async fn held_roles(db: &Db, user_id: i64) -> Result<HashSet<i64>, StoreError> {
+    let conn = db.get().await?;
+    let rows = conn
+        .query(
+            "WITH RECURSIVE edges(parent, child) AS (
+                 SELECT parent_id, role_id FROM role_parents
+                 UNION ALL
+                 SELECT m.id, rt.role_id
+                   FROM role_teams rt
+                   JOIN roles m ON m.content_type = 'team' AND m.object_id = rt.team_id
+                               AND m.role_field = 'member_role'
+             ), held(id) AS (
+                 SELECT role_id FROM role_users WHERE user_id = $1
+                 UNION
+                 SELECT e.child FROM edges e JOIN held h ON e.parent = h.id
+             )
+             SELECT id FROM held",
+            &[&user_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// The condition that limits a list to what the caller may read; `None`
+/// when nothing is hidden from them.
+pub fn read_condition(caller: &Caller, resource: &Resource) -> Option<Condition> {
+    if caller.sees_all() {
+        return None;
+    }
+    let held: Vec<i64> = caller.held.iter().copied().collect();
+    let id_col = crate::store::resource::column(resource, &crate::resource::field::ID, "{o}");
+    match resource.access.read {
+        Read::Anyone => None,
+        Read::SystemOnly => Some(Condition::new("FALSE", Vec::new())),
+        Read::OwnRole(role) => Some(Condition::new(
+            format!(
+                "{id_col} IN (SELECT r.object_id FROM roles r WHERE r.content_type = '{}' \
+                 AND r.role_field = '{role}' AND r.id = ANY(?))",
+                resource.type_name
+            ),
+            vec![Box::new(held)],
+        )),
+        Read::ViaFk(field_name, role) => {
+            let Some(field) = resource.field(field_name) else {
+                return Some(Condition::new("FALSE", Vec::new()));
+            };
+            let crate::resource::Kind::Fk(target) = field.kind else {
+                return Some(Condition::new("FALSE", Vec::new()));
+            };
+            let col = crate::store::resource::column(resource, field, "{o}");
+            Some(Condition::new(
+                format!(
+                    "{col} IN (SELECT r.object_id FROM roles r WHERE r.content_type = '{target}' \
+                     AND r.role_field = '{role}' AND r.id = ANY(?))"
+                ),
+                vec![Box::new(held)],
+            ))
+        }
+        Read::Custom => Some(custom_read(caller, resource, held)),
+    }
+}
+
+/// Resources whose visibility is not one role: users see themselves and the
+/// users of organizations they belong to; tokens are their owner's.
+fn custom_read(caller: &Caller, resource: &Resource, held: Vec<i64>) -> Condition {
+    match resource.type_name {
+        "user" => Condition::new(
+            "{o}.id = ? OR {o}.id IN (
+                 SELECT ru.user_id FROM role_users ru JOIN roles r ON r.id = ru.role_id
+                  WHERE r.content_type = 'organization'
+                    AND r.role_field IN ('member_role', 'admin_role', 'auditor_role')
+                    AND r.object_id IN (SELECT o2.object_id FROM roles o2
+                                         WHERE o2.content_type = 'organization'
+                                           AND o2.role_field = 'read_role' AND o2.id = ANY(?)))",
+            vec![Box::new(caller.user.id), Box::new(held)],
+        ),
+        "o_auth2_access_token" => Condition::new("{o}.user_id = ?", vec![Box::new(caller.user.id)]),
+        _ => Condition::new("FALSE", Vec::new()),
+    }
+}
+
+/// Roles of objects: `{object id: {role field: role id}}`.
+pub async fn roles_of(
+    client: &impl GenericClient,
+    content_type: &str,
+    ids: &[i64],
+) -> Result<HashMap<i64, HashMap<String, i64>>, StoreError> {
+    let mut out: HashMap<i64, HashMap<String, i64>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = client
+        .query(
+            "SELECT object_id, role_field, id FROM roles WHERE content_type = $1 AND object_id = ANY($2)",
+            &[&content_type, &ids],
+        )
+        .await?;
+    for row in rows {
+        out.entry(row.get(0))
+            .or_default()
+            .insert(row.get(1), row.get(2));
+    }
+    Ok(out)
+}
+
+/// Whether the caller holds `role` of the `content_type` object `id`.
+pub async fn holds_role(
+    client: &impl GenericClient,
+    caller: &Caller,
+    content_type: &str,
+    id: i64,
+    role: &str,
+) -> Result<bool, StoreError> {
+    if caller.is_superuser() {
+        return Ok(true);
+    }
+    let row = client
+        .query_opt(
+            "SELECT id FROM roles WHERE content_type = $1 AND object_id = $2 AND role_field = $3",
+            &[&content_type, &id, &role],
+        )
+        .await?;
+    Ok(row.is_some_and(|row| caller.holds(row.get(0))))
+}
+
+fn fk_id(object: &Map<String, Value>, field: &str) -> Option<i64> {
+    object.get(field).and_then(Value::as_i64)
+}
+
+fn fk_target(resource: &Resource, field: &str) -> Option<&'static str> {
+    match resource.field(field)?.kind {
+        crate::resource::Kind::Fk(target) => Some(target),
+        _ => None,
+    }
+}
+
+/// Whether the caller may change or delete each of `objects`.
+pub async fn can_change_each(
+    client: &impl GenericClient,
+    caller: &Caller,
+    resource: &Resource,
+    objects: &[Map<String, Value>],
+) -> Result<Vec<bool>, StoreError> {
+    if caller.is_superuser() {
+        return Ok(vec![true; objects.len()]);
+    }
+    if caller.read_only {
+        return Ok(vec![false; objects.len()]);
+    }
+    let (content_type, role, key): (&str, &str, Option<&str>) = match resource.access.change {
+        Change::OwnRole(role) => (resource.type_name, role, None),
+        Change::ViaFk(field, role) => match fk_target(resource, field) {
+            Some(target) => (target, role, Some(field)),
+            None => return Ok(vec![false; objects.len()]),
+        },
+        Change::SuperuserOnly => return Ok(vec![false; objects.len()]),
+        Change::Custom => {
+            return Ok(objects
+                .iter()
+                .map(|o| custom_change(caller, resource, o))
+                .collect());
+        }
+    };
+    let ids: Vec<i64> = objects
+        .iter()
+        .filter_map(|o| fk_id(o, key.unwrap_or("id")))
+        .collect();
+    let roles = roles_of(client, content_type, &ids).await?;
+    Ok(objects
+        .iter()
+        .map(|o| {
+            fk_id(o, key.unwrap_or("id"))
+                .and_then(|id| roles.get(&id))
+                .and_then(|r| r.get(role))
+                .is_some_and(|id| caller.holds(*id))
+        })
+        .collect())
+}
+
+fn custom_change(caller: &Caller, resource: &Resource, object: &Map<String, Value>) -> bool {
+    match resource.type_name {
+        // Users change themselves; organization admins are checked by the
+        // user resource's own code when it matters.
+        "user" => fk_id(object, "id") == Some(caller.user.id),
+        "o_auth2_access_token" => fk_id(object, "user") == Some(caller.user.id),
+        _ => false,
+    }
+}
+
+/// Whether the caller may create an object with these values.
+pub async fn can_create(
+    client: &impl GenericClient,
+    caller: &Caller,
+    resource: &Resource,
+    values: &Map<String, Value>,
+) -> Result<bool, StoreError> {
+    if caller.is_superuser() {
+        return Ok(true);
+    }
+    if caller.read_only {
+        return Ok(false);
+    }
+    match resource.access.create {
+        Create::SuperuserOnly | Create::Never => Ok(false),
+        Create::Custom => Ok(false),
+        Create::FkRole(field, role) => {
+            let (Some(target), Some(id)) = (fk_target(resource, field), fk_id(values, field))
+            else {
+                return Ok(false);
+            };
+            holds_role(client, caller, target, id, role).await
+        }
+    }
+}
+
+/// Creates the roles of a new object and links them to the roles that
+/// imply them.
+pub async fn create_object_roles(
+    client: &impl GenericClient,
+    resource: &Resource,
+    id: i64,
+    values: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    if resource.roles.is_empty() {
+        return Ok(());
+    }
+    let mut own: HashMap<&str, i64> = HashMap::new();
+    for role in resource.roles {
+        let row = client
+            .query_one(
+                "INSERT INTO roles (content_type, object_id, role_field) VALUES ($1, $2, $3) RETURNING id",
+                &[&resource.type_name, &id, &role.field],
+            )
+            .await?;
+        own.insert(role.field, row.get(0));
+    }
+    link_parents(client, resource, &own, values).await
+}
+
+/// Re-links an object's roles after a foreign key they inherit through changed.
+pub async fn relink_object_roles(
+    client: &impl GenericClient,
+    resource: &Resource,
+    id: i64,
+    values: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    if resource.roles.is_empty() {
+        return Ok(());
+    }
+    let own: HashMap<String, i64> = roles_of(client, resource.type_name, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let own_ids: Vec<i64> = own.values().copied().collect();
+    client
+        .execute(
+            "DELETE FROM role_parents WHERE role_id = ANY($1)",
+            &[&own_ids],
+        )
+        .await?;
+    let own: HashMap<&str, i64> = resource
+        .roles
+        .iter()
+        .filter_map(|r| own.get(r.field).map(|id| (r.field, *id)))
+        .collect();
+    link_parents(client, resource, &own, values).await
+}
+
+async fn link_parents(
+    client: &impl GenericClient,
+    resource: &Resource,
+    own: &HashMap<&str, i64>,
+    values: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    for role in resource.roles {
+        let Some(child) = own.get(role.field) else {
+            continue;
+        };
+        for parent in role.parents {
+            let parent_id = match parent {
+                RoleRef::Own(field) => own.get(field).copied(),
+                RoleRef::Fk(fk, field) => match (fk_target(resource, fk), fk_id(values, fk)) {
+                    (Some(target), Some(object)) => client
+                        .query_opt(
+                            "SELECT id FROM roles WHERE content_type = $1 AND object_id = $2 AND role_field = $3",
+                            &[&target, &object, field],
+                        )
+                        .await?
+                        .map(|row| row.get(0)),
+                    _ => None,
+                },
+            };
+            if let Some(parent_id) = parent_id {
+                client
+                    .execute(
+                        "INSERT INTO role_parents (role_id, parent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[child, &parent_id],
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
