@@ -10,8 +10,10 @@ pub mod pagination;
 pub mod ping;
 pub mod resource;
 pub mod root;
+pub mod session;
 pub mod system_config;
 pub mod time;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -36,6 +38,13 @@ pub type State = web::Data<Arc<AppState>>;
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/", web::get().to(root::api_root))
+        .route("/api/login/", web::get().to(session::form))
+        .route("/api/login/", web::post().to(session::login))
+        .route("/api/logout/", web::to(session::logout))
+        .route("/api/v2/users/{id}/personal_tokens/", web::get().to(tokens::list_for_user))
+        .route("/api/v2/users/{id}/personal_tokens/", web::post().to(tokens::create_personal))
+        .route("/api/v2/users/{id}/tokens/", web::get().to(tokens::list_for_user))
+        .route("/api/v2/users/{id}/tokens/", web::post().to(tokens::create_personal))
         .route("/api/v2/", web::get().to(root::v2_index))
         .route("/api/v2/ping/", web::get().to(ping::ping))
         .route("/api/v2/config/", web::get().to(system_config::config))

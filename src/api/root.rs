@@ -1,11 +1,15 @@
 //! `/api/` and `/api/v2/`: where a client learns the rest.
 
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
-/// `GET /api/`, open to anyone.
-pub async fn api_root() -> HttpResponse {
-    HttpResponse::Ok().json(json!({
+/// `GET /api/`, open to anyone; sets the CSRF cookie a session login needs.
+pub async fn api_root(req: HttpRequest) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if let Some(cookie) = super::session::csrf_cookie(&req) {
+        response.cookie(cookie);
+    }
+    response.json(json!({
         "description": "AWX REST API",
         "current_version": "/api/v2/",
         "available_versions": { "v2": "/api/v2/" },

@@ -231,6 +231,14 @@ fn custom_change(caller: &Caller, resource: &Resource, object: &Map<String, Valu
     }
 }
 
+/// Tokens are created by their owner for themselves.
+fn custom_create(caller: &Caller, resource: &Resource, values: &Map<String, Value>) -> bool {
+    match resource.type_name {
+        "o_auth2_access_token" => fk_id(values, "user") == Some(caller.user.id),
+        _ => false,
+    }
+}
+
 /// Whether the caller may create an object with these values.
 pub async fn can_create(
     client: &impl GenericClient,
@@ -246,7 +254,7 @@ pub async fn can_create(
     }
     match resource.access.create {
         Create::SuperuserOnly | Create::Never => Ok(false),
-        Create::Custom => Ok(false),
+        Create::Custom => Ok(custom_create(caller, resource, values)),
         Create::FkRole(field, role) => {
             let (Some(target), Some(id)) = (fk_target(resource, field), fk_id(values, field))
             else {

@@ -91,6 +91,9 @@ pub struct Field {
     /// Settable on create only.
     pub create_only: bool,
     pub nullable: bool,
+    /// Never read from a body, shown, filtered on or listed in OPTIONS;
+    /// only the resource's own code writes it.
+    pub internal: bool,
     pub default: Default,
     pub label: &'static str,
     pub help: &'static str,
@@ -109,6 +112,7 @@ impl Field {
             filterable: true,
             create_only: false,
             nullable: false,
+            internal: false,
             default: Default::None,
             label,
             help: "",
@@ -215,6 +219,12 @@ impl Field {
         self
     }
 
+    pub const fn internal(mut self) -> Field {
+        self.internal = true;
+        self.filterable = false;
+        self
+    }
+
     pub const fn nullable(mut self) -> Field {
         self.nullable = true;
         self
@@ -250,6 +260,6 @@ impl Field {
 
     /// Whether a client may set it (on create at least).
     pub fn writable(&self) -> bool {
-        !self.read_only && !matches!(self.column, Column::Computed(_))
+        !self.read_only && !self.internal && !matches!(self.column, Column::Computed(_))
     }
 }

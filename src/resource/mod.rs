@@ -154,7 +154,7 @@ impl Resource {
             "id" => Some(&field::ID),
             "created" => Some(&field::CREATED),
             "modified" => Some(&field::MODIFIED),
-            _ => self.fields.iter().find(|field| field.name == name),
+            _ => self.fields.iter().find(|field| field.name == name && !field.internal),
         }
     }
 
@@ -166,6 +166,11 @@ impl Resource {
     /// The URL of one object.
     pub fn url(&self, id: i64) -> String {
         format!("/api/v2/{}/{id}/", self.path)
+    }
+
+    /// A field by name, internal ones included: for the resource's own code.
+    pub fn own_field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|field| field.name == name)
     }
 
     /// The role fields objects carry, for OPTIONS and `object_roles`.

@@ -2,12 +2,18 @@
 
 pub mod organizations;
 pub mod teams;
+pub mod tokens;
 pub mod users;
 
 use crate::resource::Resource;
 
 /// Every declared resource.
-pub const ALL: &[&Resource] = &[&organizations::ORGANIZATION, &users::USER, &teams::TEAM];
+pub const ALL: &[&Resource] = &[
+    &organizations::ORGANIZATION,
+    &users::USER,
+    &teams::TEAM,
+    &tokens::TOKEN,
+];
 
 /// A resource by its objects' `type`.
 pub fn by_type(type_name: &str) -> Option<&'static Resource> {

@@ -132,7 +132,7 @@ fn read_fields(resource: &Resource) -> Vec<&'static Field> {
         resource
             .fields
             .iter()
-            .filter(|f| !f.write_only && f.column != Column::Virtual),
+            .filter(|f| !f.write_only && !f.internal && f.column != Column::Virtual),
     );
     if resource.tracks_users {
         fields.extend([&CREATED_BY, &MODIFIED_BY]);

@@ -227,6 +227,9 @@ pub async fn create(
     Authenticated(caller): Authenticated,
     bytes: Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if resource.type_name == crate::resources::tokens::TOKEN.type_name {
+        return crate::api::tokens::create(state, req, Authenticated(caller), bytes).await;
+    }
     let body = body::object(&req, &bytes)?;
     let id = create_from(resource, &state, &caller, &body, Vec::new()).await?;
     created(resource, &state, &caller, id).await

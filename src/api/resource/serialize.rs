@@ -118,7 +118,7 @@ pub async fn render(
         for key in ["created", "modified"] {
             object.insert(key.into(), row.get(key).cloned().unwrap_or(Value::Null));
         }
-        for field in resource.fields {
+        for field in resource.fields.iter().filter(|f| !f.internal) {
             let value = if field.secret {
                 // Secrets read back as `$encrypted$` when set, never as themselves.
                 let set = field.write_only
@@ -128,7 +128,7 @@ pub async fn render(
                 } else {
                     Value::String(String::new())
                 }
-            } else if field.write_only {
+            } else if field.write_only || field.internal {
                 continue;
             } else {
                 row.get(field.name).cloned().unwrap_or(Value::Null)
