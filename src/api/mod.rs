@@ -8,6 +8,7 @@ pub mod me;
 pub mod metrics;
 pub mod pagination;
 pub mod ping;
+pub mod relations;
 pub mod resource;
 pub mod root;
 pub mod session;
@@ -41,10 +42,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/login/", web::get().to(session::form))
         .route("/api/login/", web::post().to(session::login))
         .route("/api/logout/", web::to(session::logout))
-        .route("/api/v2/users/{id}/personal_tokens/", web::get().to(tokens::list_for_user))
-        .route("/api/v2/users/{id}/personal_tokens/", web::post().to(tokens::create_personal))
-        .route("/api/v2/users/{id}/tokens/", web::get().to(tokens::list_for_user))
-        .route("/api/v2/users/{id}/tokens/", web::post().to(tokens::create_personal))
+        .route(
+            "/api/v2/users/{id}/personal_tokens/",
+            web::get().to(tokens::list_for_user),
+        )
+        .route(
+            "/api/v2/users/{id}/personal_tokens/",
+            web::post().to(tokens::create_personal),
+        )
+        .route(
+            "/api/v2/users/{id}/tokens/",
+            web::get().to(tokens::list_for_user),
+        )
+        .route(
+            "/api/v2/users/{id}/tokens/",
+            web::post().to(tokens::create_personal),
+        )
         .route("/api/v2/", web::get().to(root::v2_index))
         .route("/api/v2/ping/", web::get().to(ping::ping))
         .route("/api/v2/config/", web::get().to(system_config::config))
@@ -52,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v2/instances/", web::get().to(instances::list))
         .route("/api/v2/instances/{id}/", web::get().to(instances::detail))
         .route("/api/v2/metrics/", web::get().to(metrics::metrics));
+    relations::mount(cfg);
     for declared in crate::resources::ALL {
         resource::mount(cfg, declared);
     }

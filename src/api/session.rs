@@ -62,7 +62,12 @@ pub async fn login(state: State, req: HttpRequest, bytes: Bytes) -> Result<HttpR
     let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let cookie_token = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string());
     let sent_token = req
         .headers()
@@ -72,20 +77,34 @@ pub async fn login(state: State, req: HttpRequest, bytes: Bytes) -> Result<HttpR
         .or_else(|| get("csrfmiddlewaretoken").map(str::to_string));
     match (&cookie_token, &sent_token) {
         (Some(cookie), Some(sent)) if !cookie.is_empty() && cookie == sent => {}
-        _ => return Err(ApiError::Forbidden("CSRF Failed: CSRF token missing or incorrect.".into())),
+        _ => {
+            return Err(ApiError::Forbidden(
+                "CSRF Failed: CSRF token missing or incorrect.".into(),
+            ));
+        }
     }
     let (Some(username), Some(password)) = (get("username"), get("password")) else {
-        return Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(FORM));
+        return Ok(HttpResponse::Unauthorized()
+            .content_type("text/html; charset=utf-8")
+            .body(FORM));
     };
     let user = match verify_basic(&state, username, password).await {
         Ok(user) => user,
         Err(ApiError::InvalidCredentials) => {
-            return Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(FORM));
+            return Ok(HttpResponse::Unauthorized()
+                .content_type("text/html; charset=utf-8")
+                .body(FORM));
         }
         Err(err) => return Err(err),
     };
     let key = random::alphanumeric(40).map_err(|err| ApiError::Internal(err.to_string()))?;
-    store_auth::create_session(&state.db, user.id, &key, Utc::now() + Duration::seconds(SESSION_AGE)).await?;
+    store_auth::create_session(
+        &state.db,
+        user.id,
+        &key,
+        Utc::now() + Duration::seconds(SESSION_AGE),
+    )
+    .await?;
     let mut session = cookie(SESSION_COOKIE, key, true);
     session.set_max_age(actix_web::cookie::time::Duration::seconds(SESSION_AGE));
     Ok(HttpResponse::Found()

@@ -33,7 +33,8 @@ async fn issue(
     }
     let body = body::object(req, bytes)?;
     let secret = random::alphanumeric(30).map_err(|err| ApiError::Internal(err.to_string()))?;
-    let expires = Utc::now() + Duration::seconds(TOKEN_LIFETIME_SECONDS).min(Duration::days(365 * 900));
+    let expires =
+        Utc::now() + Duration::seconds(TOKEN_LIFETIME_SECONDS).min(Duration::days(365 * 900));
     let field = |name: &str| {
         TOKEN
             .own_field(name)

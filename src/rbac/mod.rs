@@ -1,6 +1,8 @@
 //! Who may do what: AWX's object roles, their inheritance, and the checks
 //! every handler goes through. The checks live here and nowhere else.
 
+pub mod role_resource;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -119,6 +121,7 @@ fn custom_read(caller: &Caller, resource: &Resource, held: Vec<i64>) -> Conditio
             vec![Box::new(caller.user.id), Box::new(held)],
         ),
         "o_auth2_access_token" => Condition::new("{o}.user_id = ?", vec![Box::new(caller.user.id)]),
+        "role" => Condition::new("{o}.id = ANY(?)", vec![Box::new(held)]),
         _ => Condition::new("FALSE", Vec::new()),
     }
 }

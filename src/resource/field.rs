@@ -72,6 +72,16 @@ pub const ID: Field = Field::int("id", "ID")
     .column(Column::Base("id"));
 /// When the object was created.
 pub const CREATED: Field = Field::datetime("created", "Created").column(Column::Base("created"));
+/// Who created a row, for `summary_fields.created_by`.
+pub const CREATED_BY: Field = Field::fk("created_by", "Created by", "user", "created_by")
+    .read_only()
+    .nullable()
+    .column(Column::Base("created_by"));
+/// Who last changed a row.
+pub const MODIFIED_BY: Field = Field::fk("modified_by", "Modified by", "user", "modified_by")
+    .read_only()
+    .nullable()
+    .column(Column::Base("modified_by"));
 /// When the object last changed.
 pub const MODIFIED: Field =
     Field::datetime("modified", "Modified").column(Column::Base("modified"));

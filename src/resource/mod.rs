@@ -154,7 +154,12 @@ impl Resource {
             "id" => Some(&field::ID),
             "created" => Some(&field::CREATED),
             "modified" => Some(&field::MODIFIED),
-            _ => self.fields.iter().find(|field| field.name == name && !field.internal),
+            "created_by" if self.tracks_users => Some(&field::CREATED_BY),
+            "modified_by" if self.tracks_users => Some(&field::MODIFIED_BY),
+            _ => self
+                .fields
+                .iter()
+                .find(|field| field.name == name && !field.internal),
         }
     }
 

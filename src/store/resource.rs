@@ -140,16 +140,7 @@ fn read_fields(resource: &Resource) -> Vec<&'static Field> {
     fields
 }
 
-/// Who created a row, for `summary_fields.created_by`.
-pub const CREATED_BY: Field = Field::fk("created_by", "Created by", "user", "created_by")
-    .read_only()
-    .nullable()
-    .column(Column::Base("created_by"));
-/// Who last changed a row.
-pub const MODIFIED_BY: Field = Field::fk("modified_by", "Modified by", "user", "modified_by")
-    .read_only()
-    .nullable()
-    .column(Column::Base("modified_by"));
+pub use crate::resource::field::{CREATED_BY, MODIFIED_BY};
 
 fn select_list(resource: &Resource, alias: &str) -> String {
     read_fields(resource)

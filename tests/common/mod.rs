@@ -2,6 +2,8 @@
 //! process of their own, and a few readers of /proc.
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

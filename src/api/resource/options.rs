@@ -89,7 +89,11 @@ fn read_actions(resource: &Resource) -> Value {
     );
     get.insert("created".into(), field_meta(&CREATED, false));
     get.insert("modified".into(), field_meta(&MODIFIED, false));
-    for field in resource.fields.iter().filter(|f| !f.write_only && !f.internal) {
+    for field in resource
+        .fields
+        .iter()
+        .filter(|f| !f.write_only && !f.internal)
+    {
         get.insert(field.name.into(), field_meta(field, false));
     }
     Value::Object(get)

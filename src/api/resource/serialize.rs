@@ -135,7 +135,69 @@ pub async fn render(
             };
             object.insert(field.name.into(), value);
         }
+        if resource.type_name == crate::rbac::role_resource::ROLE.type_name {
+            describe_role(&mut object);
+        }
         out.push(Value::Object(object));
     }
     Ok(out)
+}
+
+/// A role reads as AWX shows it: `name` and `description` from the
+/// declaration of its object's resource, the object in `summary_fields`.
+fn describe_role(object: &mut Map<String, Value>) {
+    let field = object
+        .remove("role_field")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let resource_type = object.remove("resource_type").unwrap_or(Value::Null);
+    let resource_id = object.remove("resource_id").unwrap_or(Value::Null);
+    let resource_name = object.remove("resource_name").unwrap_or(Value::Null);
+    let declared = resource_type
+        .as_str()
+        .and_then(resources::by_type)
+        .and_then(|r| {
+            r.roles
+                .iter()
+                .find(|role| role.field == field)
+                .map(|role| (r, role))
+        });
+    let (name, description, display) = match declared {
+        Some((r, role)) => (
+            role.name.to_string(),
+            role.description.to_string(),
+            r.display.to_string(),
+        ),
+        None => match field.as_str() {
+            "system_administrator" => (
+                "System Administrator".into(),
+                "Can manage all aspects of the system".into(),
+                String::new(),
+            ),
+            "system_auditor" => (
+                "System Auditor".into(),
+                "Can view all aspects of the system".into(),
+                String::new(),
+            ),
+            other => (
+                other.trim_end_matches("_role").replace('_', " "),
+                String::new(),
+                String::new(),
+            ),
+        },
+    };
+    if let Some(summary) = object
+        .get_mut("summary_fields")
+        .and_then(Value::as_object_mut)
+    {
+        summary.remove("user_capabilities");
+        if !resource_type.is_null() {
+            summary.insert("resource_name".into(), resource_name);
+            summary.insert("resource_type".into(), resource_type);
+            summary.insert("resource_type_display_name".into(), Value::String(display));
+            summary.insert("resource_id".into(), resource_id);
+        }
+    }
+    object.insert("name".into(), Value::String(name));
+    object.insert("description".into(), Value::String(description));
 }
