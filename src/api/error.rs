@@ -109,6 +109,29 @@ fn capitalize(word: &str) -> String {
     }
 }
 
+impl ApiError {
+    /// Names the resource in duplicate messages ("Team with this Name ...").
+    pub fn about(self, display: &str) -> ApiError {
+        match self {
+            ApiError::Fields(errors) => ApiError::Fields(
+                errors
+                    .into_iter()
+                    .map(|(k, msgs)| {
+                        let msgs = msgs
+                            .into_iter()
+                            .map(|m| {
+                                m.replacen("Object with this", &format!("{display} with this"), 1)
+                            })
+                            .collect();
+                        (k, msgs)
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {

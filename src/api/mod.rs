@@ -3,7 +3,6 @@
 pub mod auth;
 pub mod error;
 pub mod headers;
-pub mod instances;
 pub mod me;
 pub mod metrics;
 pub mod pagination;
@@ -31,6 +30,8 @@ pub struct AppState {
     pub actors: ActorHandles,
     pub install_uuid: String,
     pub auth_cache: auth::CredentialCache,
+    /// Encrypts secrets at rest (credential inputs).
+    pub cipher: crate::crypto::fields::Cipher,
 }
 
 /// The shared state as handlers extract it.
@@ -62,8 +63,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v2/ping/", web::get().to(ping::ping))
         .route("/api/v2/config/", web::get().to(system_config::config))
         .route("/api/v2/me/", web::get().to(me::me))
-        .route("/api/v2/instances/", web::get().to(instances::list))
-        .route("/api/v2/instances/{id}/", web::get().to(instances::detail))
         .route("/api/v2/metrics/", web::get().to(metrics::metrics));
     relations::mount(cfg);
     for declared in crate::resources::ALL {

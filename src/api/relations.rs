@@ -44,6 +44,8 @@ pub enum Relation {
     RoleTeams,
     /// The parent object's own roles (read-only).
     ObjectRoles,
+    /// Activity stream entries about the parent (read-only).
+    Activity,
 }
 
 /// One sub-list.
@@ -309,6 +311,29 @@ pub const SUBLISTS: &[SubList] = &[
     ),
 ];
 
+/// `activity_stream` under every resource that links one, built once.
+fn activity_sublists() -> &'static [SubList] {
+    static SUBLISTS: std::sync::OnceLock<Vec<SubList>> = std::sync::OnceLock::new();
+    SUBLISTS.get_or_init(|| {
+        resources::ALL
+            .iter()
+            .filter(|r| {
+                r.links
+                    .iter()
+                    .any(|l| matches!(l, crate::resource::Link::Sub("activity_stream")))
+            })
+            .map(|r| {
+                sub(
+                    r.type_name,
+                    "activity_stream",
+                    "activity_stream",
+                    Relation::Activity,
+                )
+            })
+            .collect()
+    })
+}
+
 fn resolve(type_name: &str) -> Option<&'static Resource> {
     if type_name == ROLE.type_name {
         return Some(&ROLE);
@@ -316,9 +341,10 @@ fn resolve(type_name: &str) -> Option<&'static Resource> {
     resources::by_type(type_name)
 }
 
-/// Mounts every sub-list whose resources exist.
+/// Mounts every sub-list whose resources exist, and `activity_stream` under
+/// every resource that links one.
 pub fn mount(cfg: &mut web::ServiceConfig) {
-    for sublist in SUBLISTS {
+    for sublist in SUBLISTS.iter().chain(activity_sublists()) {
         let (Some(parent), Some(child)) = (resolve(sublist.parent), resolve(sublist.child)) else {
             continue;
         };
@@ -401,6 +427,10 @@ fn scope(sublist: &SubList, parent: &Resource, child: &Resource, id: i64) -> Con
             "{o}.content_type = ? AND {o}.object_id = ?",
             vec![Box::new(parent.type_name.to_string()), Box::new(id)],
         ),
+        Relation::Activity => Condition::new(
+            "{o}.id IN (SELECT entry_id FROM activity_stream_objects WHERE object_type = ? AND object_id = ?)",
+            vec![Box::new(parent.type_name.to_string()), Box::new(id)],
+        ),
     }
 }
 
@@ -418,13 +448,15 @@ async fn list(
     readable(&state, &caller, parent, id).await?;
     // Members of an object's roles are visible to whoever sees the object.
     let caller_for_list = match sublist.relation {
-        Relation::ObjectRoles | Relation::RoleUsers | Relation::RoleTeams => Caller {
-            user: crate::store::users::User {
-                is_system_auditor: true,
-                ..caller.user.clone()
-            },
-            ..caller.clone()
-        },
+        Relation::ObjectRoles | Relation::RoleUsers | Relation::RoleTeams | Relation::Activity => {
+            Caller {
+                user: crate::store::users::User {
+                    is_system_auditor: true,
+                    ..caller.user.clone()
+                },
+                ..caller.clone()
+            }
+        }
         _ => caller.clone(),
     };
     list_page(
@@ -599,7 +631,7 @@ async fn post(
             }
             return detach_child(sublist, parent, child, &state, &caller, parent_id, id).await;
         }
-        Relation::HeldBy { .. } | Relation::ObjectRoles => {
+        Relation::HeldBy { .. } | Relation::ObjectRoles | Relation::Activity => {
             return Err(ApiError::MethodNotAllowed("POST".into()));
         }
     };

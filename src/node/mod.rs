@@ -91,7 +91,9 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     }
     let redis_config = services::check_redis_url(&config.redis_url)?;
     let data_dir = services::ensure_data_dir(&config)?;
-    let _secret_key = secret_key::load_or_create(&config.secret_key_file())?;
+    let secret_key = secret_key::load_or_create(&config.secret_key_file())?;
+    let cipher = crate::crypto::fields::Cipher::new(&secret_key)
+        .map_err(|err| NodeError::Other(err.to_string()))?;
     let (db_config, _postgres) = services::open_database(&config, &data_dir).await?;
     let db = store::connect(db_config, POOL_SIZE).await?;
     let applied = store::migrate::run(&db).await?;
@@ -100,6 +102,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     }
     let (redis_url, _redis) = services::open_redis(&config, redis_config, &data_dir).await?;
     let redis = services::connect_redis(&redis_url).await?;
+    store::credential_types::seed_managed(&db).await?;
     let install_uuid = store::settings::install_uuid(&db).await?;
     let node = NodeInfo {
         name: config.node_name(),
@@ -113,6 +116,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         actors: actors.clone(),
         install_uuid,
         auth_cache: api::auth::CredentialCache::default(),
+        cipher,
     });
     let node_header = HeaderValue::from_str(&node.name).unwrap_or(HeaderValue::from_static("rawx"));
     let server = HttpServer::new(move || {

@@ -122,6 +122,7 @@ fn custom_read(caller: &Caller, resource: &Resource, held: Vec<i64>) -> Conditio
         ),
         "o_auth2_access_token" => Condition::new("{o}.user_id = ?", vec![Box::new(caller.user.id)]),
         "role" => Condition::new("{o}.id = ANY(?)", vec![Box::new(held)]),
+        "activity_stream" => Condition::new("{o}.actor_id = ?", vec![Box::new(caller.user.id)]),
         _ => Condition::new("FALSE", Vec::new()),
     }
 }

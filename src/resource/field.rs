@@ -129,6 +129,11 @@ impl Field {
         }
     }
 
+    /// A field of any kind, with no default.
+    pub const fn new_kind(name: &'static str, label: &'static str, kind: Kind) -> Field {
+        Field::new(name, kind, label)
+    }
+
     /// Text, `""` by default.
     pub const fn text(name: &'static str, label: &'static str) -> Field {
         Field::new(name, Kind::Str(None), label).default(Default::Str(""))

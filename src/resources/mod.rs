@@ -1,18 +1,46 @@
 //! Every resource of the API, declared once; `by_type` and `by_path` find them.
 
+pub mod activity_stream;
+pub mod credential_types;
+pub mod credentials;
+pub mod execution_environments;
+pub mod groups;
+pub mod hosts;
+pub mod instance_groups;
+pub mod instances;
+pub mod inventories;
+pub mod inventory_sources;
+pub mod job_templates;
+pub mod labels;
 pub mod organizations;
+pub mod projects;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod workflow_job_templates;
 
 use crate::resource::Resource;
 
 /// Every declared resource.
 pub const ALL: &[&Resource] = &[
+    &activity_stream::ACTIVITY_STREAM,
+    &instances::INSTANCE,
     &organizations::ORGANIZATION,
     &users::USER,
     &teams::TEAM,
     &tokens::TOKEN,
+    &credential_types::CREDENTIAL_TYPE,
+    &credentials::CREDENTIAL,
+    &execution_environments::EXECUTION_ENVIRONMENT,
+    &labels::LABEL,
+    &instance_groups::INSTANCE_GROUP,
+    &projects::PROJECT,
+    &inventories::INVENTORY,
+    &hosts::HOST,
+    &groups::GROUP,
+    &inventory_sources::INVENTORY_SOURCE,
+    &job_templates::JOB_TEMPLATE,
+    &workflow_job_templates::WORKFLOW_JOB_TEMPLATE,
 ];
 
 /// A resource by its objects' `type`.

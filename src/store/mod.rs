@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod credential_types;
 pub mod heartbeat;
 pub mod instances;
 pub mod migrate;

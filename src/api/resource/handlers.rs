@@ -187,7 +187,7 @@ pub async fn create_from(
         values.retain(|(f, _)| f.name != field.name);
         values.push((field, value));
     }
-    hooks::prepare(resource, caller, body, &mut values, None).await?;
+    hooks::prepare(state, resource, caller, &mut values, None).await?;
     check_references(state, caller, &values).await?;
     let map = as_map(&values);
     {
@@ -198,7 +198,9 @@ pub async fn create_from(
     }
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let tx = conn.transaction().await.map_err(StoreError::from)?;
-    let id = store::insert(&tx, resource, &values, Some(caller.user.id)).await?;
+    let id = store::insert(&tx, resource, &values, Some(caller.user.id))
+        .await
+        .map_err(|err| ApiError::from(err).about(resource.display))?;
     rbac::create_object_roles(&tx, resource, id, &map).await?;
     hooks::after_create(&tx, resource, caller, id, &map).await?;
     activity::record(
@@ -242,8 +244,14 @@ pub async fn created(
     caller: &Caller,
     id: i64,
 ) -> Result<HttpResponse, ApiError> {
-    let row = readable(state, caller, resource, id).await?;
-    let object = render_one(state, caller, resource, row).await?;
+    // The caller's roles were read before the object existed; read them again
+    // so the roles it just gained (as its admin, say) count.
+    let mut caller = caller.clone();
+    if !caller.is_superuser() {
+        caller.held = std::sync::Arc::new(rbac::held_roles(&state.db, caller.user.id).await?);
+    }
+    let row = readable(state, &caller, resource, id).await?;
+    let object = render_one(state, &caller, resource, row).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", resource.url(id)))
         .json(object))
@@ -271,7 +279,7 @@ async fn update(
     }
     let body = body::object(&req, &bytes)?;
     let mut values = validate::body(resource, &body, mode).map_err(ApiError::Fields)?;
-    hooks::prepare(resource, &caller, &body, &mut values, Some(&existing)).await?;
+    hooks::prepare(&state, resource, &caller, &mut values, Some(&existing)).await?;
     // Only what differs is written and logged.
     values.retain(|(field, value)| field.write_only || existing.get(field.name) != Some(value));
     check_references(&state, &caller, &values).await?;
@@ -297,7 +305,9 @@ async fn update(
         merged.extend(as_map(&values));
         let mut conn = state.db.get().await.map_err(StoreError::from)?;
         let tx = conn.transaction().await.map_err(StoreError::from)?;
-        store::update(&tx, resource, id, &values, Some(caller.user.id)).await?;
+        store::update(&tx, resource, id, &values, Some(caller.user.id))
+            .await
+            .map_err(|err| ApiError::from(err).about(resource.display))?;
         if relink {
             rbac::relink_object_roles(&tx, resource, id, &merged).await?;
         }
@@ -357,6 +367,7 @@ pub async fn delete(
     }
     let id = lookup::resolve(&state, resource, &path).await?;
     let existing = readable(&state, &caller, resource, id).await?;
+    hooks::before_delete(resource, &existing)?;
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let allowed =
         rbac::can_change_each(&*conn, &caller, resource, std::slice::from_ref(&existing)).await?;

@@ -4,6 +4,8 @@
 use serde_json::{Map, Value};
 use tokio_postgres::GenericClient;
 
+use super::credentials;
+use crate::api::State;
 use crate::api::error::ApiError;
 use crate::crypto::password;
 use crate::rbac::Caller;
@@ -13,14 +15,59 @@ use crate::store::StoreError;
 
 /// Adjusts checked values before they are written.
 pub async fn prepare(
+    state: &State,
     resource: &Resource,
     caller: &Caller,
-    _body: &Map<String, Value>,
     values: &mut Vec<(&'static Field, Value)>,
     existing: Option<&Map<String, Value>>,
 ) -> Result<(), ApiError> {
-    if resource.type_name == "user" {
-        prepare_user(caller, values, existing).await?;
+    match resource.type_name {
+        "user" => prepare_user(caller, values, existing).await,
+        "credential" => credentials::prepare(state, values, existing).await,
+        "credential_type" => credentials::prepare_type(values, existing),
+        "job_template" => organization_from_project(state, resource, values).await,
+        _ => Ok(()),
+    }
+}
+
+/// A job template belongs to its project's organization, as in AWX.
+async fn organization_from_project(
+    state: &State,
+    resource: &Resource,
+    values: &mut Vec<(&'static Field, Value)>,
+) -> Result<(), ApiError> {
+    let Some(project) = values
+        .iter()
+        .find(|(f, _)| f.name == "project")
+        .and_then(|(_, v)| v.as_i64())
+    else {
+        return Ok(());
+    };
+    let Some(field) = resource.own_field("organization") else {
+        return Ok(());
+    };
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let organization: Option<i64> = conn
+        .query_opt(
+            "SELECT organization_id FROM unified_job_templates WHERE id = $1",
+            &[&project],
+        )
+        .await
+        .map_err(StoreError::from)?
+        .and_then(|row| row.get(0));
+    values.retain(|(f, _)| f.name != "organization");
+    values.push((field, organization.map(Value::from).unwrap_or(Value::Null)));
+    Ok(())
+}
+
+/// Refuses deletions the declaration cannot express.
+pub fn before_delete(resource: &Resource, existing: &Map<String, Value>) -> Result<(), ApiError> {
+    if resource.type_name == "credential_type"
+        && existing.get("managed") == Some(&Value::Bool(true))
+    {
+        return Err(ApiError::Forbidden(
+            "Deletion of managed credential types is not allowed.".into(),
+        ));
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! delete and OPTIONS for every declared resource.
 
 pub mod body;
+pub mod credentials;
 pub mod handlers;
 pub mod hooks;
 pub mod lookup;

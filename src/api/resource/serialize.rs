@@ -131,7 +131,8 @@ pub async fn render(
             } else if field.write_only || field.internal {
                 continue;
             } else {
-                row.get(field.name).cloned().unwrap_or(Value::Null)
+                // Encrypted values inside JSON (credential inputs) read as `$encrypted$`.
+                crate::crypto::fields::mask(row.get(field.name).unwrap_or(&Value::Null))
             };
             object.insert(field.name.into(), value);
         }
