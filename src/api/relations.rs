@@ -356,6 +356,10 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                     web::post()
                         .to(move |s, p, r, c, b| post(sublist, parent, child, s, p, r, c, b)),
                 )
+                .route(
+                    web::method(actix_web::http::Method::OPTIONS)
+                        .to(move |c| options(sublist, child, c)),
+                )
                 .default_service(web::to(method_not_allowed)),
         );
     }
@@ -467,6 +471,44 @@ async fn list(
         vec![scope(sublist, parent, child, id)],
     )
     .await
+}
+
+/// `OPTIONS` on a sub-list: reads as the child's list; grants take only
+/// `id` and `disassociate`, as AWX describes them.
+async fn options(
+    sublist: &'static SubList,
+    child: &'static Resource,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let mut body = super::resource::options::list_body(child, &caller);
+    let read_only = matches!(
+        sublist.relation,
+        Relation::HeldBy { .. } | Relation::ObjectRoles | Relation::Activity
+    );
+    if let Some(actions) = body.get_mut("actions").and_then(Value::as_object_mut) {
+        if read_only || caller.read_only {
+            actions.remove("POST");
+        } else if matches!(
+            sublist.relation,
+            Relation::UserRoles | Relation::TeamRoles | Relation::RoleUsers | Relation::RoleTeams
+        ) {
+            actions.insert(
+                "POST".into(),
+                serde_json::json!({
+                    "id": {"type": "integer", "required": true, "hidden": false, "label": "ID", "filterable": true},
+                    "disassociate": {"type": "boolean", "required": false, "hidden": false, "label": "Disassociate", "filterable": false},
+                }),
+            );
+        }
+    }
+    let allow = if read_only {
+        "GET, HEAD, OPTIONS"
+    } else {
+        "GET, POST, HEAD, OPTIONS"
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Allow", allow))
+        .json(body))
 }
 
 /// The role `id` with its object, or 404.

@@ -145,18 +145,28 @@ fn may_create(caller: &Caller, resource: &Resource) -> bool {
     }
 }
 
-/// `OPTIONS /api/v2/<path>/`: `GET`, plus `POST` when the caller may create.
-/// Nothing else may appear in a list's `actions`: awxkit breaks on `PUT`.
+/// The body of a list's OPTIONS: `GET`, plus `POST` when the caller may
+/// create. Nothing else may appear in a list's `actions`: awxkit breaks on `PUT`.
+pub fn list_body(resource: &Resource, caller: &Caller) -> Value {
+    let mut actions = Map::new();
+    actions.insert("GET".into(), read_actions(resource));
+    if may_create(caller, resource) {
+        actions.insert("POST".into(), write_actions(resource, true));
+    }
+    envelope(
+        resource,
+        format!("{} List", resource.display),
+        actions,
+        true,
+    )
+}
+
+/// `OPTIONS /api/v2/<path>/`.
 pub async fn list(
     resource: &'static Resource,
     _state: State,
     Authenticated(caller): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let mut actions = Map::new();
-    actions.insert("GET".into(), read_actions(resource));
-    if may_create(&caller, resource) {
-        actions.insert("POST".into(), write_actions(resource, true));
-    }
     let allow = if matches!(resource.access.create, Create::Never) {
         "GET, HEAD, OPTIONS"
     } else {
@@ -164,12 +174,7 @@ pub async fn list(
     };
     Ok(HttpResponse::Ok()
         .insert_header(("Allow", allow))
-        .json(envelope(
-            resource,
-            format!("{} List", resource.display),
-            actions,
-            true,
-        )))
+        .json(list_body(resource, &caller)))
 }
 
 /// `OPTIONS /api/v2/<path>/{id}/`: answered for any id, as awxkit probes `/1/`
