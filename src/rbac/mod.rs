@@ -110,15 +110,23 @@ pub fn read_condition(caller: &Caller, resource: &Resource) -> Option<Condition>
 /// users of organizations they belong to; tokens are their owner's.
 fn custom_read(caller: &Caller, resource: &Resource, held: Vec<i64>) -> Condition {
     match resource.type_name {
+        // ORG_ADMINS_CAN_SEE_ALL_USERS, on by default in AWX: an
+        // organization admin sees every user, so they can add them.
         "user" => Condition::new(
-            "{o}.id = ? OR {o}.id IN (
+            "{o}.id = ? OR EXISTS (SELECT 1 FROM roles a WHERE a.content_type = 'organization'
+                                    AND a.role_field = 'admin_role' AND a.id = ANY(?))
+             OR {o}.id IN (
                  SELECT ru.user_id FROM role_users ru JOIN roles r ON r.id = ru.role_id
                   WHERE r.content_type = 'organization'
                     AND r.role_field IN ('member_role', 'admin_role', 'auditor_role')
                     AND r.object_id IN (SELECT o2.object_id FROM roles o2
                                          WHERE o2.content_type = 'organization'
                                            AND o2.role_field = 'read_role' AND o2.id = ANY(?)))",
-            vec![Box::new(caller.user.id), Box::new(held)],
+            vec![
+                Box::new(caller.user.id),
+                Box::new(held.clone()),
+                Box::new(held),
+            ],
         ),
         "o_auth2_access_token" => Condition::new("{o}.user_id = ?", vec![Box::new(caller.user.id)]),
         "role" => Condition::new("{o}.id = ANY(?)", vec![Box::new(held)]),

@@ -110,7 +110,6 @@ pub async fn prepare(
         } else {
             match value {
                 Value::String(s) => Value::String(s),
-                Value::Number(n) => Value::String(n.to_string()),
                 Value::Null => continue,
                 _ => {
                     validate::push(&mut errors, "inputs", format!("{id}: must be a string."));

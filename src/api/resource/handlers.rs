@@ -164,7 +164,7 @@ fn masked(resource: &Resource, values: &Map<String, Value>) -> Map<String, Value
             let shown = if field.secret {
                 Value::String("$encrypted$".into())
             } else {
-                value.clone()
+                crate::crypto::fields::mask(value)
             };
             Some((key.clone(), shown))
         })
@@ -290,7 +290,10 @@ async fn update(
             let pair = if field.secret {
                 json!(["$encrypted$", "$encrypted$"])
             } else {
-                json!([old, value])
+                json!([
+                    crate::crypto::fields::mask(&old),
+                    crate::crypto::fields::mask(value)
+                ])
             };
             changes.insert(field.name.to_string(), pair);
         }
