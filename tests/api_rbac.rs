@@ -6,6 +6,9 @@ mod common;
 use common::api::{Api, Node};
 use serde_json::{Value, json};
 
+/// (user, GET Eng, PATCH Eng, GET project, PATCH project, GET host, PATCH host, GET Other)
+type Expectation = (&'static str, u16, u16, u16, u16, u16, u16, u16);
+
 async fn role_id(admin: &Api, path: &str, role: &str) -> i64 {
     let (status, object) = admin.get(path).await;
     assert_eq!(status, 200, "{path}: {object}");
@@ -137,7 +140,7 @@ async fn roles_decide_reads_and_writes() {
     assert_eq!(status, 200, "{body}");
 
     // (user, GET Eng, PATCH Eng, GET project, PATCH project, GET host, PATCH host, GET Other)
-    let matrix: [(&str, u16, u16, u16, u16, u16, u16, u16); 8] = [
+    let matrix: [Expectation; 8] = [
         ("org_admin", 200, 200, 200, 200, 200, 200, 404),
         ("member", 200, 403, 404, 404, 404, 404, 404),
         ("auditor", 200, 403, 200, 403, 200, 403, 404),
