@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every key of `config/rawx.toml`; the same names, upper-cased after
 /// `RAWX_`, are read from the environment.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "listen",
     "database_url",
     "redis_url",
@@ -21,6 +21,7 @@ pub const KEYS: [&str; 9] = [
     "secret_key_file",
     "heartbeat_interval",
     "log_level",
+    "preload_data",
 ];
 
 /// The whole configuration of a node. `config/rawx.toml` documents each key.
@@ -45,6 +46,8 @@ pub struct Config {
     pub heartbeat_interval: u64,
     /// A tracing filter (`info`, `rawx=debug,actix_web=info`, ...).
     pub log_level: String,
+    /// Whether a new cluster gets AWX's demo objects.
+    pub preload_data: bool,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             secret_key_file: PathBuf::new(),
             heartbeat_interval: 60,
             log_level: "info".into(),
+            preload_data: true,
         }
     }
 }

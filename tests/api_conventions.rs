@@ -310,3 +310,48 @@ async fn every_list_survives_malformed_input() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_new_cluster_gets_awx_preloaded_objects() {
+    let node = Node::start_with(&[]).await;
+    let admin = node.admin();
+    assert_eq!(admin.names("/api/v2/organizations/").await, ["Default"]);
+    let (_, inventory) = admin
+        .get("/api/v2/inventories/Demo Inventory++Default/")
+        .await;
+    assert_eq!(inventory["name"], "Demo Inventory");
+    let (_, hosts) = admin.get("/api/v2/hosts/?name=localhost").await;
+    assert_eq!(hosts["count"], 1);
+    assert!(
+        hosts["results"][0]["variables"]
+            .as_str()
+            .expect("vars")
+            .contains("ansible_playbook_python")
+    );
+    let (_, template) = admin
+        .get("/api/v2/job_templates/?name=Demo Job Template")
+        .await;
+    let template = &template["results"][0];
+    assert_eq!(template["playbook"], "hello_world.yml");
+    assert_eq!(
+        template["summary_fields"]["project"]["name"],
+        "Demo Project"
+    );
+    assert_eq!(
+        template["summary_fields"]["organization"]["name"],
+        "Default"
+    );
+    let credentials = admin
+        .names(&format!(
+            "/api/v2/job_templates/{}/credentials/",
+            template["id"]
+        ))
+        .await;
+    assert_eq!(credentials, ["Demo Credential"]);
+    assert_eq!(
+        admin
+            .names("/api/v2/organizations/Default/galaxy_credentials/")
+            .await,
+        ["Ansible Galaxy"]
+    );
+}

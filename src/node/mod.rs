@@ -1,6 +1,7 @@
 //! A node: resolves its services, migrates, starts its actors and serves the API.
 
 pub mod actors;
+pub mod preload;
 pub mod probe;
 pub mod services;
 
@@ -103,6 +104,9 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     let (redis_url, _redis) = services::open_redis(&config, redis_config, &data_dir).await?;
     let redis = services::connect_redis(&redis_url).await?;
     store::credential_types::seed_managed(&db).await?;
+    if config.preload_data && preload::run(&db).await? {
+        tracing::info!("loaded the Default organization and the demo objects");
+    }
     let install_uuid = store::settings::install_uuid(&db).await?;
     let node = NodeInfo {
         name: config.node_name(),

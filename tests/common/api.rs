@@ -19,9 +19,10 @@ pub struct Node {
 }
 
 impl Node {
-    /// Creates the database and the admin, starts the server, waits for it.
+    /// Creates the database and the admin, starts the server (without the
+    /// demo objects, so lists start empty), waits for it.
     pub async fn start() -> Node {
-        Node::start_with(&[]).await
+        Node::start_with(&[("RAWX_PRELOAD_DATA", "false")]).await
     }
 
     /// As `start`, with extra environment for the server.
