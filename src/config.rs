@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every key of `config/rawx.toml`; the same names, upper-cased after
 /// `RAWX_`, are read from the environment.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 13] = [
     "listen",
     "database_url",
     "redis_url",
@@ -22,6 +22,9 @@ pub const KEYS: [&str; 10] = [
     "heartbeat_interval",
     "log_level",
     "preload_data",
+    "tls",
+    "tls_cert",
+    "tls_key",
 ];
 
 /// The whole configuration of a node. `config/rawx.toml` documents each key.
@@ -48,6 +51,12 @@ pub struct Config {
     pub log_level: String,
     /// Whether a new cluster gets AWX's demo objects.
     pub preload_data: bool,
+    /// TLS on the API: `""` (plain http), `"self-signed"` or `"files"`.
+    pub tls: String,
+    /// PEM certificate chain, for `tls = "files"`.
+    pub tls_cert: PathBuf,
+    /// PEM private key, for `tls = "files"`.
+    pub tls_key: PathBuf,
 }
 
 impl Default for Config {
@@ -63,6 +72,9 @@ impl Default for Config {
             heartbeat_interval: 60,
             log_level: "info".into(),
             preload_data: true,
+            tls: String::new(),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
         }
     }
 }
@@ -128,6 +140,24 @@ impl Config {
                 key: "heartbeat_interval",
                 problem: "must be at least 1 second".into(),
             });
+        }
+        match self.tls.as_str() {
+            "" | "self-signed" => {}
+            "files"
+                if self.tls_cert.as_os_str().is_empty() || self.tls_key.as_os_str().is_empty() =>
+            {
+                return Err(ConfigError::BadValue {
+                    key: "tls",
+                    problem: "\"files\" needs tls_cert and tls_key".into(),
+                });
+            }
+            "files" => {}
+            other => {
+                return Err(ConfigError::BadValue {
+                    key: "tls",
+                    problem: format!("`{other}` is not \"\", \"self-signed\" or \"files\""),
+                });
+            }
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
             return Err(ConfigError::BadValue {

@@ -355,3 +355,35 @@ async fn a_new_cluster_gets_awx_preloaded_objects() {
         ["Ansible Galaxy"]
     );
 }
+
+#[tokio::test]
+async fn system_settings_read_by_category() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    let (status, categories) = admin.get("/api/v2/settings/").await;
+    assert_eq!(status, 200);
+    assert!(
+        categories["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .any(|c| c["slug"] == "jobs")
+    );
+    let (status, jobs) = admin.get("/api/v2/settings/jobs/").await;
+    assert_eq!(status, 200);
+    assert!(
+        jobs["AD_HOC_COMMANDS"]
+            .as_array()
+            .expect("allow-list")
+            .contains(&serde_json::json!("ping"))
+    );
+    assert_eq!(admin.get("/api/v2/settings/nope/").await.0, 404);
+    node.user("plain", "pw").await;
+    assert_eq!(
+        node.as_user("plain", "pw")
+            .get("/api/v2/settings/all/")
+            .await
+            .0,
+        403
+    );
+}

@@ -11,6 +11,7 @@ pub mod relations;
 pub mod resource;
 pub mod root;
 pub mod session;
+pub mod settings;
 pub mod system_config;
 pub mod time;
 pub mod tokens;
@@ -63,7 +64,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v2/ping/", web::get().to(ping::ping))
         .route("/api/v2/config/", web::get().to(system_config::config))
         .route("/api/v2/me/", web::get().to(me::me))
-        .route("/api/v2/metrics/", web::get().to(metrics::metrics));
+        .route("/api/v2/metrics/", web::get().to(metrics::metrics))
+        .route("/api/v2/settings/", web::get().to(settings::categories))
+        .route(
+            "/api/v2/settings/{slug}/",
+            web::get().to(settings::category),
+        );
     relations::mount(cfg);
     for declared in crate::resources::ALL {
         resource::mount(cfg, declared);

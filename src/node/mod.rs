@@ -4,6 +4,7 @@ pub mod actors;
 pub mod preload;
 pub mod probe;
 pub mod services;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -58,6 +59,8 @@ pub enum NodeError {
         "role {0}: execution and hop nodes join through the mesh, which this build does not have yet"
     )]
     RoleNotAvailable(::actors::NodeRole),
+    #[error("tls: {0}")]
+    Tls(String),
     #[error("{0}")]
     Other(String),
 }
@@ -71,7 +74,8 @@ impl NodeError {
             | NodeError::RoleNotAvailable(_)
             | NodeError::Listen { .. }
             | NodeError::DataDir { .. }
-            | NodeError::SecretKey(_) => true,
+            | NodeError::SecretKey(_)
+            | NodeError::Tls(_) => true,
             NodeError::Store(err) => err.is_config(),
             NodeError::Embedded(err) => {
                 matches!(err, crate::embedded::EmbeddedError::Missing { .. })
@@ -79,6 +83,13 @@ impl NodeError {
             NodeError::Other(_) => false,
         }
     }
+}
+
+fn listens_on_loopback(listen: &str) -> bool {
+    listen
+        .parse::<std::net::SocketAddr>()
+        .map(|addr| addr.ip().is_loopback())
+        .unwrap_or(false)
 }
 
 /// Runs `rawx server` until SIGINT or SIGTERM; must run inside an actix System.
@@ -93,6 +104,10 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     let redis_config = services::check_redis_url(&config.redis_url)?;
     let data_dir = services::ensure_data_dir(&config)?;
     let secret_key = secret_key::load_or_create(&config.secret_key_file())?;
+    let tls_config = tls::server_config(&config, &data_dir)?;
+    if tls_config.is_none() && !listens_on_loopback(&config.listen) {
+        tracing::warn!(listen = %config.listen, "serving plain http beyond loopback: set tls");
+    }
     let cipher = crate::crypto::fields::Cipher::new(&secret_key)
         .map_err(|err| NodeError::Other(err.to_string()))?;
     let (db_config, _postgres) = services::open_database(&config, &data_dir).await?;
@@ -134,14 +149,24 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
             .configure(api::configure)
     })
     .workers(HTTP_WORKERS)
-    .shutdown_timeout(10)
-    .bind(&config.listen)
-    .map_err(|source| NodeError::Listen {
+    .shutdown_timeout(10);
+    let listen_error = |source| NodeError::Listen {
         addr: config.listen.clone(),
         source,
-    })?
+    };
+    let server = match tls_config {
+        Some(tls) => server
+            .bind_rustls_0_23(&config.listen, tls)
+            .map_err(listen_error)?,
+        None => server.bind(&config.listen).map_err(listen_error)?,
+    }
     .run();
-    tracing::info!(listen = %config.listen, node = %node.name, role = %node.role, "rawx is serving");
+    let scheme = if config.tls.is_empty() {
+        "http"
+    } else {
+        "https"
+    };
+    tracing::info!(listen = %config.listen, %scheme, node = %node.name, role = %node.role, "rawx is serving");
     // actix-web stops gracefully on SIGINT, SIGTERM and SIGQUIT.
     let served = server.await;
     tracing::info!("shutting down");
