@@ -73,10 +73,10 @@ fn self_signed(config: &Config, dir: &Path) -> Result<(PathBuf, PathBuf), NodeEr
         "127.0.0.1".to_string(),
         config.node_name(),
     ];
-    if let Ok(addr) = config.listen.parse::<std::net::SocketAddr>() {
-        if !addr.ip().is_unspecified() {
-            names.push(addr.ip().to_string());
-        }
+    if let Ok(addr) = config.listen.parse::<std::net::SocketAddr>()
+        && !addr.ip().is_unspecified()
+    {
+        names.push(addr.ip().to_string());
     }
     names.dedup();
     let generated = rcgen::generate_simple_self_signed(names).map_err(tls_error)?;
