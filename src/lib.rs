@@ -14,4 +14,5 @@ pub mod node;
 pub mod rbac;
 pub mod resource;
 pub mod resources;
+pub mod scm;
 pub mod store;

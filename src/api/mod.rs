@@ -7,11 +7,13 @@ pub mod me;
 pub mod metrics;
 pub mod pagination;
 pub mod ping;
+pub mod projects;
 pub mod relations;
 pub mod resource;
 pub mod root;
 pub mod session;
 pub mod settings;
+pub mod survey;
 pub mod system_config;
 pub mod time;
 pub mod tokens;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub auth_cache: auth::CredentialCache,
     /// Encrypts secrets at rest (credential inputs).
     pub cipher: crate::crypto::fields::Cipher,
+    /// Where project files live (`<data_dir>/projects`).
+    pub projects_root: std::path::PathBuf,
 }
 
 /// The shared state as handlers extract it.
@@ -65,12 +69,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v2/config/", web::get().to(system_config::config))
         .route("/api/v2/me/", web::get().to(me::me))
         .route("/api/v2/metrics/", web::get().to(metrics::metrics))
+        .route(
+            "/api/v2/projects/{id}/playbooks/",
+            web::get().to(projects::playbooks),
+        )
         .route("/api/v2/settings/", web::get().to(settings::categories))
         .route(
             "/api/v2/settings/{slug}/",
             web::get().to(settings::category),
         );
     relations::mount(cfg);
+    survey::mount(cfg);
     for declared in crate::resources::ALL {
         resource::mount(cfg, declared);
     }

@@ -136,6 +136,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         install_uuid,
         auth_cache: api::auth::CredentialCache::default(),
         cipher,
+        projects_root: data_dir.join("projects"),
     });
     let node_header = HeaderValue::from_str(&node.name).unwrap_or(HeaderValue::from_static("rawx"));
     let server = HttpServer::new(move || {

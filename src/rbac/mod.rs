@@ -243,11 +243,28 @@ fn custom_change(caller: &Caller, resource: &Resource, object: &Map<String, Valu
     }
 }
 
-/// Tokens are created by their owner for themselves.
-fn custom_create(caller: &Caller, resource: &Resource, values: &Map<String, Value>) -> bool {
+/// Tokens are created by their owner for themselves; a credential by its
+/// organization's credential admins, or for oneself, or by a team's admins.
+async fn custom_create(
+    client: &impl GenericClient,
+    caller: &Caller,
+    resource: &Resource,
+    values: &Map<String, Value>,
+) -> Result<bool, StoreError> {
     match resource.type_name {
-        "o_auth2_access_token" => fk_id(values, "user") == Some(caller.user.id),
-        _ => false,
+        "o_auth2_access_token" => Ok(fk_id(values, "user") == Some(caller.user.id)),
+        "credential" => {
+            if let Some(org) = fk_id(values, "organization") {
+                holds_role(client, caller, "organization", org, "credential_admin_role").await
+            } else if let Some(user) = fk_id(values, "user") {
+                Ok(user == caller.user.id)
+            } else if let Some(team) = fk_id(values, "team") {
+                holds_role(client, caller, "team", team, "admin_role").await
+            } else {
+                Ok(false)
+            }
+        }
+        _ => Ok(false),
     }
 }
 
@@ -266,7 +283,7 @@ pub async fn can_create(
     }
     match resource.access.create {
         Create::SuperuserOnly | Create::Never => Ok(false),
-        Create::Custom => Ok(custom_create(caller, resource, values)),
+        Create::Custom => custom_create(client, caller, resource, values).await,
         Create::FkRole(field, role) => {
             let (Some(target), Some(id)) = (fk_target(resource, field), fk_id(values, field))
             else {

@@ -116,6 +116,9 @@ pub struct NamedUrl {
 pub enum Deletion {
     /// 204, the row is gone.
     Immediate,
+    /// 202, as AWX answers for inventories (whose deletion it runs in the
+    /// background); rawx deletes at once.
+    Accepted,
     /// Not deletable through the API.
     Forbidden,
 }

@@ -7,6 +7,22 @@ use crate::resource::{
 };
 
 const FIELDS: &[Field] = &[
+    // Create-only owners, as AWX takes them: exactly one of user, team or
+    // organization. They become grants of the credential's admin role.
+    Field::fk("user", "User", "user", "user")
+        .write_only()
+        .create_only()
+        .nullable()
+        .default(Default::Null)
+        .column(Column::Virtual)
+        .help("Write-only field used to add a user to the owner role."),
+    Field::fk("team", "Team", "team", "team")
+        .write_only()
+        .create_only()
+        .nullable()
+        .default(Default::Null)
+        .column(Column::Virtual)
+        .help("Write-only field used to add a team to the owner role."),
     Field::string("name", "Name", 512).required(),
     Field::text("description", "Description"),
     Field::fk(
@@ -100,7 +116,9 @@ pub const CREDENTIAL: Resource = Resource {
     access: Access {
         read: Read::OwnRole("read_role"),
         change: Change::OwnRole("admin_role"),
-        create: Create::FkRole("organization", "credential_admin_role"),
+        // Organization credentials need its credential admin role; personal
+        // and team ones their owner (see rbac::custom_create).
+        create: Create::Custom,
     },
     // `<name>++<type name>+<type kind>++<org name>`: special code.
     named_url: None,

@@ -159,6 +159,6 @@ pub const INVENTORY: Resource = Resource {
         field: "name",
         parent: Some("organization"),
     }),
-    deletion: Deletion::Immediate,
+    deletion: Deletion::Accepted,
     tracks_users: true,
 };

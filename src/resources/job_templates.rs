@@ -45,7 +45,9 @@ const FIELDS: &[Field] = &[
         .nullable()
         .default(Default::Null),
     // AWX's column is nullable but its serializer insists on a project.
-    Field::fk("project", "Project", "project", "project_id").required(),
+    Field::fk("project", "Project", "project", "project_id")
+    .nullable()
+    .default(Default::Null),
     Field::string("playbook", "Playbook", 1024),
     Field::string("scm_branch", "Scm branch", 1024)
         .help("Branch to use in job run. Project default used if blank. Only allowed if project allow_override field is set to true."),

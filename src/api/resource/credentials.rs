@@ -44,6 +44,20 @@ fn input_fields(schema: &Value) -> Vec<(String, String, bool, Option<Vec<String>
         .unwrap_or_default()
 }
 
+/// A new credential belongs to exactly one of a user, a team or an organization.
+pub fn require_owner(values: &[(&'static Field, Value)]) -> Result<(), ApiError> {
+    let owners = ["user", "team", "organization"]
+        .iter()
+        .filter(|name| value_of(values, name).is_some_and(|v| !v.is_null()))
+        .count();
+    if owners == 0 {
+        return Err(ApiError::BadRequest(
+            "Missing 'user', 'team', or 'organization'.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `inputs` against the credential's type, keeps secrets sent back as
 /// `$encrypted$`, and encrypts the new ones.
 pub async fn prepare(

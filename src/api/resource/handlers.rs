@@ -394,5 +394,8 @@ pub async fn delete(
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
+    if resource.deletion == Deletion::Accepted {
+        return Ok(HttpResponse::Accepted().finish());
+    }
     Ok(HttpResponse::NoContent().finish())
 }

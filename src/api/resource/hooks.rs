@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use tokio_postgres::GenericClient;
 
-use super::credentials;
+use super::{credentials, rules};
 use crate::api::State;
 use crate::api::error::ApiError;
 use crate::crypto::password;
@@ -23,9 +23,21 @@ pub async fn prepare(
 ) -> Result<(), ApiError> {
     match resource.type_name {
         "user" => prepare_user(caller, values, existing).await,
-        "credential" => credentials::prepare(state, values, existing).await,
+        "credential" => {
+            if existing.is_none() {
+                credentials::require_owner(values)?;
+            }
+            credentials::prepare(state, values, existing).await
+        }
         "credential_type" => credentials::prepare_type(values, existing),
-        "job_template" => organization_from_project(state, resource, values).await,
+        "job_template" => {
+            organization_from_project(state, resource, values).await?;
+            rules::job_template(state, values, existing).await
+        }
+        "project" => rules::project(values, existing),
+        "inventory" => rules::inventory(values, existing),
+        "host" => rules::inventory_member(state, "Host", values).await,
+        "group" => rules::inventory_member(state, "Group", values).await,
         _ => Ok(()),
     }
 }
@@ -127,16 +139,39 @@ async fn prepare_user(
     Ok(())
 }
 
+/// A personal or team credential: its owner gets its admin role.
+async fn grant_owner(
+    client: &impl GenericClient,
+    id: i64,
+    values: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    let admin = "SELECT id FROM roles WHERE content_type = 'credential' AND object_id = $1 AND role_field = 'admin_role'";
+    if let Some(user) = values.get("user").and_then(Value::as_i64) {
+        client
+            .execute(&format!("INSERT INTO role_users (role_id, user_id) SELECT id, $2 FROM ({admin}) r ON CONFLICT DO NOTHING"), &[&id, &user])
+            .await?;
+    }
+    if let Some(team) = values.get("team").and_then(Value::as_i64) {
+        client
+            .execute(&format!("INSERT INTO role_teams (role_id, team_id) SELECT id, $2 FROM ({admin}) r ON CONFLICT DO NOTHING"), &[&id, &team])
+            .await?;
+    }
+    Ok(())
+}
+
 /// Runs after a new object's row and roles exist, in the same transaction.
 pub async fn after_create(
     client: &impl GenericClient,
     resource: &Resource,
     caller: &Caller,
     id: i64,
-    _values: &Map<String, Value>,
+    values: &Map<String, Value>,
 ) -> Result<(), StoreError> {
     // AWX makes a non-superuser who creates an organization-less object its
     // admin; organization-owned objects inherit admins from the organization.
+    if resource.type_name == "credential" {
+        grant_owner(client, id, values).await?;
+    }
     let orphan_admin = resource
         .roles
         .iter()

@@ -15,9 +15,52 @@ pub async fn resolve(
     if let Ok(id) = raw.parse::<i64>() {
         return Ok(id);
     }
-    named(state, resource, raw, 0)
-        .await?
-        .ok_or(ApiError::NotFound)
+    match resource.type_name {
+        "credential_type" | "credential" => credential_named(state, resource.type_name, raw).await,
+        _ => named(state, resource, raw, 0)
+            .await?
+            .ok_or(ApiError::NotFound),
+    }
+}
+
+/// `<name>+<kind>` for credential types; `<name>++<type name>+<type
+/// kind>++<organization>` for credentials (an empty organization: none).
+async fn credential_named(state: &State, type_name: &str, slug: &str) -> Result<i64, ApiError> {
+    let unescape = |s: &str| s.replace("[+]", "+");
+    let split_type = |part: &str| -> Option<(String, String)> {
+        let (name, kind) = part.rsplit_once('+')?;
+        Some((unescape(name), kind.to_string()))
+    };
+    let conn = state
+        .db
+        .get()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let row = if type_name == "credential_type" {
+        let (name, kind) = split_type(slug).ok_or(ApiError::NotFound)?;
+        conn.query_opt(
+            "SELECT id FROM credential_types WHERE name = $1 AND kind = $2",
+            &[&name, &kind],
+        )
+        .await
+    } else {
+        let mut parts = slug.splitn(3, "++");
+        let name = unescape(parts.next().unwrap_or_default());
+        let (type_name, kind) =
+            split_type(parts.next().unwrap_or_default()).ok_or(ApiError::NotFound)?;
+        let organization = unescape(parts.next().unwrap_or_default());
+        conn.query_opt(
+            "SELECT c.id FROM credentials c
+               JOIN credential_types t ON t.id = c.credential_type_id
+               LEFT JOIN organizations o ON o.id = c.organization_id
+              WHERE c.name = $1 AND t.name = $2 AND t.kind = $3
+                AND coalesce(o.name, '') = $4",
+            &[&name, &type_name, &kind, &organization],
+        )
+        .await
+    };
+    let row = row.map_err(crate::store::StoreError::from)?;
+    row.map(|row| row.get(0)).ok_or(ApiError::NotFound)
 }
 
 /// Named URLs chain through parents: `<name>++<parent's named URL>`.

@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod hooks;
 pub mod lookup;
 pub mod options;
+pub mod rules;
 pub mod serialize;
 
 use actix_web::{HttpRequest, HttpResponse, web};

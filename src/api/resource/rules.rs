@@ -1,0 +1,217 @@
+//! Cross-field rules AWX enforces that a field declaration cannot express:
+//! job templates, projects, inventories and what goes into them.
+
+use serde_json::{Map, Value};
+
+use crate::api::State;
+use crate::api::error::ApiError;
+use crate::resource::Field;
+use crate::resource::validate::{self, FieldErrors};
+use crate::store::StoreError;
+
+/// The object as it will be after the write: existing values, then new ones.
+pub fn merged(
+    values: &[(&'static Field, Value)],
+    existing: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
+    let mut out = existing.cloned().unwrap_or_default();
+    for (field, value) in values {
+        out.insert(field.name.to_string(), value.clone());
+    }
+    out
+}
+
+fn id(object: &Map<String, Value>, key: &str) -> Option<i64> {
+    object.get(key).and_then(Value::as_i64)
+}
+
+fn flag(object: &Map<String, Value>, key: &str) -> bool {
+    object.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn text<'a>(object: &'a Map<String, Value>, key: &str) -> &'a str {
+    object.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Job templates: a project, an inventory or a prompt for one, a playbook
+/// the project has, a branch only where the project allows it.
+pub async fn job_template(
+    state: &State,
+    values: &[(&'static Field, Value)],
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), ApiError> {
+    let after = merged(values, existing);
+    let mut errors = FieldErrors::new();
+    let Some(project) = id(&after, "project") else {
+        validate::push(
+            &mut errors,
+            "project",
+            "Job Templates must have a project assigned.",
+        );
+        return Err(ApiError::Fields(errors));
+    };
+    if id(&after, "inventory").is_none() && !flag(&after, "ask_inventory_on_launch") {
+        validate::push(
+            &mut errors,
+            "inventory",
+            "You must either set a default value or ask to prompt on launch.",
+        );
+    }
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let row = conn
+        .query_opt(
+            "SELECT p.allow_override, p.scm_type, p.local_path FROM projects p WHERE p.id = $1",
+            &[&project],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    if let Some(row) = row {
+        let allow_override: bool = row.get(0);
+        let scm_type: String = row.get(1);
+        let local_path: String = row.get(2);
+        if !text(&after, "scm_branch").is_empty() && !allow_override {
+            validate::push(
+                &mut errors,
+                "scm_branch",
+                "Project does not allow overriding branch.",
+            );
+        }
+        let playbook = text(&after, "playbook");
+        if playbook.is_empty() {
+            validate::push(&mut errors, "playbook", "Must select playbook for project.");
+        } else if let Some(known) =
+            crate::scm::playbooks(&state.projects_root, project, &scm_type, &local_path)
+        {
+            // Only a project whose files rawx has can say what is not in it.
+            if !known.iter().any(|p| p == playbook) {
+                validate::push(&mut errors, "playbook", "Playbook not found for project.");
+            }
+        }
+    }
+    if flag(&after, "survey_enabled")
+        && after
+            .get("survey_spec")
+            .is_some_and(|s| s.as_object().is_some_and(Map::is_empty))
+    {
+        // AWX accepts an enabled survey without questions; nothing to check.
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(errors))
+    }
+}
+
+/// Manual projects keep their SCM options off and need a local path.
+pub fn project(
+    values: &[(&'static Field, Value)],
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), ApiError> {
+    let after = merged(values, existing);
+    let mut errors = FieldErrors::new();
+    if text(&after, "scm_type").is_empty() {
+        for key in [
+            "scm_clean",
+            "scm_delete_on_update",
+            "scm_track_submodules",
+            "scm_update_on_launch",
+        ] {
+            if flag(&after, key) {
+                validate::push(
+                    &mut errors,
+                    key,
+                    "Update options must be set to false for manual projects.",
+                );
+            }
+        }
+        let local_path = text(&after, "local_path");
+        if local_path.contains('/') || local_path.starts_with('.') {
+            validate::push(
+                &mut errors,
+                "local_path",
+                "Invalid path choice; use a directory name under the project base path.",
+            );
+        }
+    } else if text(&after, "scm_url").is_empty() {
+        validate::push(&mut errors, "scm_url", "SCM URL is required.");
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(errors))
+    }
+}
+
+/// Smart inventories are defined by their filter; regular ones have none.
+pub fn inventory(
+    values: &[(&'static Field, Value)],
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), ApiError> {
+    let after = merged(values, existing);
+    let mut errors = FieldErrors::new();
+    let filter = text(&after, "host_filter");
+    match text(&after, "kind") {
+        "smart" if filter.trim().is_empty() => {
+            validate::push(
+                &mut errors,
+                "host_filter",
+                "Smart inventories need a host filter.",
+            );
+        }
+        "" if !filter.is_empty() => {
+            validate::push(
+                &mut errors,
+                "host_filter",
+                "Only smart inventories have a host filter.",
+            );
+        }
+        _ => {}
+    }
+    if let (Some(existing), true) = (existing, values.iter().any(|(f, _)| f.name == "kind"))
+        && existing.get("kind") != after.get("kind")
+    {
+        validate::push(
+            &mut errors,
+            "kind",
+            "The kind of an inventory cannot change.",
+        );
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(errors))
+    }
+}
+
+/// Hosts and groups live only in regular inventories.
+pub async fn inventory_member(
+    state: &State,
+    what: &str,
+    values: &[(&'static Field, Value)],
+) -> Result<(), ApiError> {
+    let Some(inventory) = values
+        .iter()
+        .find(|(f, _)| f.name == "inventory")
+        .and_then(|(_, v)| v.as_i64())
+    else {
+        return Ok(());
+    };
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let kind: Option<String> = conn
+        .query_opt("SELECT kind FROM inventories WHERE id = $1", &[&inventory])
+        .await
+        .map_err(StoreError::from)?
+        .map(|row| row.get(0));
+    match kind.as_deref() {
+        Some("smart") | Some("constructed") => {
+            let mut errors = FieldErrors::new();
+            validate::push(
+                &mut errors,
+                "inventory",
+                format!("Cannot create {what} for Smart or Constructed Inventories"),
+            );
+            Err(ApiError::Fields(errors))
+        }
+        _ => Ok(()),
+    }
+}
