@@ -265,3 +265,78 @@ fn rand_suffix() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or_default()
 }
+
+#[tokio::test]
+async fn organization_admins_manage_their_users_only() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    let eng = admin
+        .create("/api/v2/organizations/", json!({"name": "Eng"}))
+        .await;
+    let ops = admin
+        .create("/api/v2/organizations/", json!({"name": "Ops"}))
+        .await;
+    let boss = node.user("boss", "pw").await;
+    grant(
+        &admin,
+        boss,
+        role_id(&admin, eng["url"].as_str().expect("url"), "admin_role").await,
+    )
+    .await;
+    grant(
+        &admin,
+        boss,
+        role_id(&admin, ops["url"].as_str().expect("url"), "member_role").await,
+    )
+    .await;
+    let boss = node.as_user("boss", "pw");
+    let (status, body) = boss
+        .post(
+            &format!("/api/v2/organizations/{}/users/", eng["id"]),
+            json!({"username": "newbie", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(status, 201, "an org admin creates a member: {body}");
+    assert_eq!(
+        boss.names(&format!("/api/v2/organizations/{}/users/", eng["id"]))
+            .await,
+        ["newbie"]
+    );
+    let (status, _) = boss
+        .post(
+            &format!("/api/v2/organizations/{}/users/", ops["id"]),
+            json!({"username": "sneaky", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(
+        status, 403,
+        "but not into an organization they only belong to"
+    );
+    assert_eq!(
+        admin.get("/api/v2/users/?username=sneaky").await.1["count"],
+        0
+    );
+    let (status, _) = boss
+        .post(
+            "/api/v2/users/",
+            json!({"username": "x", "password": "pw", "is_superuser": true}),
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let node = Node::start().await;
+    let big = "x".repeat(9 * 1024 * 1024);
+    let response = node
+        .admin()
+        .request(reqwest::Method::POST, "/api/v2/organizations/")
+        .header("Content-Type", "application/json")
+        .body(format!("{{\"name\": \"{big}\"}}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 413);
+    assert_eq!(node.admin().names("/api/v2/organizations/").await.len(), 0);
+}

@@ -99,6 +99,36 @@ async fn job_templates_are_checked_against_their_project() {
     let url = body["url"].as_str().expect("url").to_string();
     let (status, body) = admin.patch(&url, json!({"inventory": null})).await;
     assert_eq!(status, 400, "{body}");
+
+    // One machine credential per template.
+    let (_, machine) = admin.get("/api/v2/credential_types/Machine+ssh/").await;
+    let mut ids = Vec::new();
+    for name in ["m1", "m2"] {
+        let credential = admin
+            .create(
+                "/api/v2/credentials/",
+                json!({"name": name, "credential_type": machine["id"], "organization": w.org}),
+            )
+            .await;
+        ids.push(credential["id"].clone());
+    }
+    assert_eq!(
+        admin
+            .post(&format!("{url}credentials/"), json!({"id": ids[0]}))
+            .await
+            .0,
+        204
+    );
+    let (status, body) = admin
+        .post(&format!("{url}credentials/"), json!({"id": ids[1]}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("Cannot assign multiple Machine credentials")
+    );
 }
 
 #[tokio::test]

@@ -806,6 +806,29 @@ async fn check_join(
             sublist.child
         )));
     }
+    if sublist.parent == "job_template" && sublist.name == "credentials" {
+        let conn = state.db.get().await.map_err(StoreError::from)?;
+        // One credential per type (vaults: per vault id), as AWX allows.
+        let clash: Option<String> = conn
+            .query_opt(
+                "SELECT t.name FROM job_template_credentials jc
+                   JOIN credentials c ON c.id = jc.credential_id
+                   JOIN credentials n ON n.id = $2
+                   JOIN credential_types t ON t.id = n.credential_type_id
+                  WHERE jc.job_template_id = $1 AND c.id <> n.id
+                    AND c.credential_type_id = n.credential_type_id
+                    AND coalesce(c.inputs->>'vault_id', '') = coalesce(n.inputs->>'vault_id', '')",
+                &[&parent_id, &child_id],
+            )
+            .await
+            .map_err(StoreError::from)?
+            .map(|row| row.get(0));
+        if let Some(kind) = clash {
+            return Err(ApiError::BadRequest(format!(
+                "Cannot assign multiple {kind} credentials."
+            )));
+        }
+    }
     if sublist.parent == "group" && sublist.name == "children" {
         if parent_id == child_id {
             return Err(ApiError::BadRequest(
@@ -899,7 +922,13 @@ async fn create_here(
                 }
             }
         }
-        Relation::RoleHolders { .. } => {}
+        Relation::RoleHolders { role } => {
+            // Creating a member is granting a role: the same permission.
+            let role_id = parent_role_id(state, parent, parent_id, role).await?;
+            if !may_grant(state, caller, role_id).await? {
+                return Err(ApiError::PermissionDenied);
+            }
+        }
         _ => return Err(ApiError::BadRequest("\"id\" is required.".into())),
     }
     let id = create_from(child, state, caller, &body, Vec::new()).await?;

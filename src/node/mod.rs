@@ -144,6 +144,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         App::new()
             .app_data(web::Data::new(Arc::clone(&state)))
             .app_data(web::JsonConfig::default().limit(MAX_JSON_BODY))
+            .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
             .wrap(from_fn(move |req, next| {
                 api::headers::awx_headers(node_header.clone(), req, next)
             }))

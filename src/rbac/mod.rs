@@ -253,6 +253,15 @@ async fn custom_create(
 ) -> Result<bool, StoreError> {
     match resource.type_name {
         "o_auth2_access_token" => Ok(fk_id(values, "user") == Some(caller.user.id)),
+        "user" => {
+            let row = client
+                .query_opt(
+                    "SELECT 1 FROM roles WHERE content_type = 'organization' AND role_field = 'admin_role' AND id = ANY($1)",
+                    &[&caller.held.iter().copied().collect::<Vec<i64>>()],
+                )
+                .await?;
+            Ok(row.is_some())
+        }
         "credential" => {
             if let Some(org) = fk_id(values, "organization") {
                 holds_role(client, caller, "organization", org, "credential_admin_role").await

@@ -48,7 +48,8 @@ pub const USER: Resource = Resource {
     access: Access {
         read: Read::Custom,
         change: Change::Custom,
-        create: Create::SuperuserOnly,
+        // Superusers, and organization admins (AWX's MANAGE_ORGANIZATION_AUTH).
+        create: Create::Custom,
     },
     named_url: Some(NamedUrl {
         field: "username",
