@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod embedded;
+pub mod exec;
 pub mod node;
 pub mod rbac;
 pub mod resource;

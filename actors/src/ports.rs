@@ -37,3 +37,9 @@ pub trait HeartbeatStore {
     /// Records a beat as this instance's latest heartbeat.
     fn record(&self, beat: &Beat) -> PortFuture<'_, ()>;
 }
+
+/// Where job events are stored.
+pub trait EventStore {
+    /// Writes encoded event rows in one transaction.
+    fn copy_events(&self, rows: Vec<u8>) -> PortFuture<'_, ()>;
+}

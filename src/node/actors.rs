@@ -12,6 +12,7 @@ use super::NodeInfo;
 use super::probe::SystemProbe;
 use crate::config::Config;
 use crate::store::Db;
+use crate::store::events::PgEventStore;
 use crate::store::heartbeat::PgHeartbeatStore;
 
 /// The supervised actors of a control or hybrid node.
@@ -51,7 +52,12 @@ impl ActorHandles {
             heartbeat,
             task_manager: supervise("task_manager", TaskManager::new),
             dispatcher: supervise("dispatcher", Dispatcher::new),
-            callback_receiver: supervise("callback_receiver", CallbackReceiver::new),
+            callback_receiver: {
+                let events: Rc<PgEventStore> = Rc::new(PgEventStore(db.clone()));
+                supervise("callback_receiver", move |incarnation| {
+                    CallbackReceiver::new(incarnation, events.clone())
+                })
+            },
         })
     }
 

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod auth;
 pub mod credential_types;
+pub mod events;
 pub mod heartbeat;
 pub mod instances;
 pub mod migrate;

@@ -1,0 +1,215 @@
+//! ansible-runner events as rawx stores them: AWX's fields derived from the
+//! runner's JSON (`failed`, `changed`, `host_name`, ...), encoded as rows
+//! for PostgreSQL's COPY.
+
+use serde_json::Value;
+
+/// Events AWX counts as failures (unless the task ignores errors).
+const FAILING: [&str; 6] = [
+    "runner_on_failed",
+    "runner_item_on_failed",
+    "runner_on_unreachable",
+    "runner_on_async_failed",
+    "runner_on_error",
+    "error",
+];
+
+/// The columns a job event row fills, in COPY order.
+pub const COLUMNS: &str = "job_id, job_created, created, event, counter, event_data, failed, changed, \
+                           uuid, parent_uuid, host_id, host_name, playbook, play, role, task, stdout, \
+                           start_line, end_line, verbosity";
+
+/// One event, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEvent {
+    pub counter: i64,
+    pub event: String,
+    pub created: String,
+    pub uuid: String,
+    pub parent_uuid: String,
+    pub host_name: String,
+    pub playbook: String,
+    pub play: String,
+    pub role: String,
+    pub task: String,
+    pub stdout: String,
+    pub start_line: i64,
+    pub end_line: i64,
+    pub verbosity: i64,
+    pub failed: bool,
+    pub changed: bool,
+    pub event_data: Value,
+}
+
+fn text(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn int(value: Option<&Value>) -> i64 {
+    value.and_then(Value::as_i64).unwrap_or_default()
+}
+
+/// Whether any host in a stats table has a non-zero count.
+fn any_count(stats: Option<&Value>) -> bool {
+    stats
+        .and_then(Value::as_object)
+        .is_some_and(|hosts| hosts.values().any(|v| v.as_i64().unwrap_or_default() > 0))
+}
+
+impl JobEvent {
+    /// An event from one line of ansible-runner's stream; `None` for lines
+    /// that are not events (status, keepalive, artifacts).
+    pub fn from_runner(line: &Value) -> Option<JobEvent> {
+        let event = line.get("event")?.as_str()?.to_string();
+        if event == "keepalive" || event == "EOF" {
+            return None;
+        }
+        let counter = line.get("counter")?.as_i64()?;
+        let data = line
+            .get("event_data")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()));
+        let ignore_errors = data
+            .get("ignore_errors")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let (failed, changed) = if event == "playbook_on_stats" {
+            (
+                any_count(data.get("failures")) || any_count(data.get("dark")),
+                any_count(data.get("changed")),
+            )
+        } else {
+            (
+                FAILING.contains(&event.as_str()) && !ignore_errors,
+                data.get("res")
+                    .and_then(|r| r.get("changed"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            )
+        };
+        Some(JobEvent {
+            counter,
+            created: text(line.get("created")),
+            uuid: text(line.get("uuid")),
+            parent_uuid: text(line.get("parent_uuid")),
+            host_name: text(data.get("host")),
+            playbook: text(data.get("playbook")),
+            play: text(data.get("play")),
+            role: text(data.get("role")),
+            task: text(data.get("task")),
+            stdout: text(line.get("stdout")),
+            start_line: int(line.get("start_line")),
+            end_line: int(line.get("end_line")),
+            verbosity: int(line.get("verbosity")),
+            failed,
+            changed,
+            event,
+            event_data: data,
+        })
+    }
+
+    /// Appends this event as one COPY text-format row (see `COLUMNS`).
+    pub fn encode(&self, job_id: i64, job_created: &str, host_id: Option<i64>, out: &mut Vec<u8>) {
+        let created = if self.created.is_empty() {
+            job_created
+        } else {
+            &self.created
+        };
+        let number = |n: i64, o: &mut Vec<u8>| o.extend_from_slice(n.to_string().as_bytes());
+        let flag = |b: bool, o: &mut Vec<u8>| o.push(if b { b't' } else { b'f' });
+        number(job_id, out);
+        for value in [job_created, created, self.event.as_str()] {
+            out.push(b'\t');
+            escape(value, out);
+        }
+        out.push(b'\t');
+        number(self.counter, out);
+        out.push(b'\t');
+        escape(&self.event_data.to_string(), out);
+        out.push(b'\t');
+        flag(self.failed, out);
+        out.push(b'\t');
+        flag(self.changed, out);
+        for value in [&self.uuid, &self.parent_uuid] {
+            out.push(b'\t');
+            escape(value, out);
+        }
+        out.push(b'\t');
+        match host_id {
+            Some(id) => number(id, out),
+            None => out.extend_from_slice(b"\\N"),
+        }
+        for value in [
+            &self.host_name,
+            &self.playbook,
+            &self.play,
+            &self.role,
+            &self.task,
+            &self.stdout,
+        ] {
+            out.push(b'\t');
+            escape(value, out);
+        }
+        for value in [self.start_line, self.end_line, self.verbosity] {
+            out.push(b'\t');
+            number(value.max(0), out);
+        }
+        out.push(b'\n');
+    }
+}
+
+/// COPY's text escaping; NUL cannot be stored in text and is dropped.
+fn escape(value: &str, out: &mut Vec<u8>) {
+    for byte in value.bytes() {
+        match byte {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0 => {}
+            other => out.push(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn awx_fields_come_from_the_runner_event() {
+        let failed = json!({"event": "runner_on_failed", "counter": 7, "uuid": "u", "parent_uuid": "p",
+            "stdout": "fatal: [web1]: FAILED!", "start_line": 10, "end_line": 11,
+            "event_data": {"host": "web1", "task": "boom", "play": "all", "res": {"changed": true}}});
+        let event = JobEvent::from_runner(&failed).expect("event");
+        assert!(event.failed && event.changed);
+        assert_eq!((event.host_name.as_str(), event.counter), ("web1", 7));
+        let ignored = json!({"event": "runner_on_failed", "counter": 8,
+            "event_data": {"ignore_errors": true, "res": {}}});
+        assert!(!JobEvent::from_runner(&ignored).expect("event").failed);
+        let stats = json!({"event": "playbook_on_stats", "counter": 9,
+            "event_data": {"failures": {}, "dark": {"db1": 1}, "changed": {"web1": 0}}});
+        let stats = JobEvent::from_runner(&stats).expect("event");
+        assert!(stats.failed && !stats.changed);
+        assert!(JobEvent::from_runner(&json!({"event": "keepalive", "counter": 0})).is_none());
+        assert!(JobEvent::from_runner(&json!({"status": "running"})).is_none());
+    }
+
+    #[test]
+    fn copy_rows_escape_what_copy_needs() {
+        let event = JobEvent::from_runner(&json!({"event": "verbose", "counter": 1,
+            "stdout": "a\tb\r\nc\\d\u{0}"}))
+        .expect("event");
+        let mut out = Vec::new();
+        event.encode(5, "2026-01-01T00:00:00Z", None, &mut out);
+        let line = String::from_utf8(out).expect("utf8");
+        assert_eq!(line.matches('\t').count(), 19);
+        assert!(line.contains("a\\tb\\r\\nc\\\\d\t"));
+        assert!(line.ends_with('\n') && line.contains("\\N"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Running jobs: ansible-runner's event stream and what rawx stores of it.
+
+pub mod event;
