@@ -111,7 +111,15 @@ pub const CREDENTIAL: Resource = Resource {
         Link::Sub("copy"),
         Link::Sub("input_sources"),
     ],
-    summary: &["id", "name", "description", "kind", "cloud", "kubernetes"],
+    summary: &[
+        "id",
+        "name",
+        "description",
+        "kind",
+        "cloud",
+        "kubernetes",
+        "credential_type_id:credential_type_id",
+    ],
     roles: ROLES,
     access: Access {
         read: Read::OwnRole("read_role"),

@@ -2,8 +2,8 @@
 //! constructed).
 
 use crate::resource::{
-    Access, Change, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource, RoleDecl,
-    RoleRef, Storage,
+    Access, Change, Column, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource,
+    RoleDecl, RoleRef, Storage,
 };
 
 /// AWX's `Inventory.KIND_CHOICES`.
@@ -39,26 +39,42 @@ const FIELDS: &[Field] = &[
         .help("Filter that will be applied to the hosts of this inventory."),
     Field::vars("variables", "Variables").help("Inventory variables in JSON or YAML format."),
     // Counters the application keeps on the row (AWX's update_computed_fields).
+    // AWX keeps these counters on the row; rawx computes them, so they are
+    // never stale.
     Field::boolean("has_active_failures", "Has active failures")
         .read_only()
+        .unfilterable()
+        .column(Column::Computed("SELECT EXISTS (SELECT 1 FROM hosts h JOIN job_host_summaries s ON s.id = h.last_job_host_summary_id WHERE h.inventory_id = {o}.id AND s.failed)"))
         .help("This field is deprecated and will be removed in a future release. Flag indicating whether any hosts in this inventory have failed."),
     Field::int("total_hosts", "Total hosts")
         .read_only()
+        .unfilterable()
+        .column(Column::Computed("SELECT count(*) FROM hosts h WHERE h.inventory_id = {o}.id"))
         .help("This field is deprecated and will be removed in a future release. Total number of hosts in this inventory."),
     Field::int("hosts_with_active_failures", "Hosts with active failures")
         .read_only()
+        .unfilterable()
+        .column(Column::Computed("SELECT count(*) FROM hosts h JOIN job_host_summaries s ON s.id = h.last_job_host_summary_id WHERE h.inventory_id = {o}.id AND s.failed"))
         .help("This field is deprecated and will be removed in a future release. Number of hosts in this inventory with active failures."),
     Field::int("total_groups", "Total groups")
         .read_only()
+        .unfilterable()
+        .column(Column::Computed("SELECT count(*) FROM groups g WHERE g.inventory_id = {o}.id"))
         .help("This field is deprecated and will be removed in a future release. Total number of groups in this inventory."),
     Field::boolean("has_inventory_sources", "Has inventory sources")
         .read_only()
+        .unfilterable()
+        .column(Column::Computed("SELECT EXISTS (SELECT 1 FROM inventory_sources s WHERE s.inventory_id = {o}.id)"))
         .help("This field is deprecated and will be removed in a future release. Flag indicating whether this inventory has any external inventory sources."),
     Field::int("total_inventory_sources", "Total inventory sources")
         .read_only()
+        .unfilterable()
+        .column(Column::Computed("SELECT count(*) FROM inventory_sources s WHERE s.inventory_id = {o}.id"))
         .help("Total number of external inventory sources configured within this inventory."),
     Field::int("inventory_sources_with_failures", "Inventory sources with failures")
         .read_only()
+        .unfilterable()
+        .column(Column::Computed("SELECT count(*) FROM inventory_sources s JOIN unified_job_templates u ON u.id = s.id WHERE s.inventory_id = {o}.id AND u.last_job_failed"))
         .help("Number of external inventory sources in this inventory with failures."),
     Field::boolean("pending_deletion", "Pending deletion")
         .read_only()
@@ -148,6 +164,7 @@ pub const INVENTORY: Resource = Resource {
         "total_inventory_sources",
         "inventory_sources_with_failures",
         "kind",
+        "organization_id:organization_id",
     ],
     roles: ROLES,
     access: Access {

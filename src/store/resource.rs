@@ -688,10 +688,20 @@ pub async fn summaries(
         .iter()
         .filter_map(|name| resource.field(name))
         .collect();
-    let select: Vec<String> = fields
+    // `alias:column` entries summarize a column that is not an API field
+    // (AWX's `organization_id` on an inventory summary, say).
+    let raw: Vec<(&str, &str)> = resource
+        .summary
+        .iter()
+        .filter_map(|entry| entry.split_once(':'))
+        .collect();
+    let mut select: Vec<String> = fields
         .iter()
         .map(|f| format!("{} AS \"{}\"", select_expr(resource, f, "o"), f.name))
         .collect();
+    for (alias, col) in &raw {
+        select.push(format!("to_jsonb(o.\"{col}\") AS \"{alias}\""));
+    }
     let statement = format!(
         "SELECT {} AS \"__id\", {} FROM {} WHERE {} = ANY($1)",
         column(resource, &crate::resource::field::ID, "o"),
@@ -706,6 +716,10 @@ pub async fn summaries(
         let mut map = Map::new();
         for field in &fields {
             map.insert(field.name.to_string(), read_value(&row, field)?);
+        }
+        for (alias, _) in &raw {
+            let value: Option<Value> = row.try_get(*alias)?;
+            map.insert((*alias).to_string(), value.unwrap_or(Value::Null));
         }
         out.insert(id, map);
     }

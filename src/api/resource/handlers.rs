@@ -90,19 +90,14 @@ pub async fn render_one(
 ) -> Result<Value, ApiError> {
     let mut rendered = serialize::render(state, caller, resource, vec![row]).await?;
     let mut object = rendered.pop().ok_or(ApiError::NotFound)?;
-    if let (Some(decl), Some(map)) = (resource.named_url, object.as_object_mut()) {
-        let slug = map
-            .get(decl.field)
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        if let (Some(slug), None) = (slug, decl.parent)
-            && let Some(related) = map.get_mut("related").and_then(Value::as_object_mut)
-        {
-            related.insert(
-                "named_url".into(),
-                Value::String(format!("/api/v2/{}/{slug}/", resource.path)),
-            );
-        }
+    let id = object.get("id").and_then(Value::as_i64).unwrap_or_default();
+    if let Some(slug) = lookup::slug(state, resource, id).await?
+        && let Some(related) = object.get_mut("related").and_then(Value::as_object_mut)
+    {
+        related.insert(
+            "named_url".into(),
+            Value::String(format!("/api/v2/{}/{slug}/", resource.path)),
+        );
     }
     Ok(object)
 }
@@ -130,10 +125,12 @@ async fn check_references(
         let (Kind::Fk(target), Some(id)) = (field.kind, value.as_i64()) else {
             continue;
         };
-        let Some(target) = resources::by_type(target) else {
-            continue;
+        // A reference to a kind rawx does not serve (applications) can name nothing.
+        let exists = match resources::by_type(target) {
+            Some(target) => readable(state, caller, target, id).await.is_ok(),
+            None => false,
         };
-        if readable(state, caller, target, id).await.is_err() {
+        if !exists {
             validate::push(
                 &mut errors,
                 field.name,
@@ -370,7 +367,7 @@ pub async fn delete(
     }
     let id = lookup::resolve(&state, resource, &path).await?;
     let existing = readable(&state, &caller, resource, id).await?;
-    hooks::before_delete(resource, &existing)?;
+    hooks::before_delete(&state, resource, &existing).await?;
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let allowed =
         rbac::can_change_each(&*conn, &caller, resource, std::slice::from_ref(&existing)).await?;

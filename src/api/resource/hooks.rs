@@ -29,7 +29,24 @@ pub async fn prepare(
             }
             credentials::prepare(state, values, existing).await
         }
-        "credential_type" => credentials::prepare_type(values, existing),
+        "credential_type" => {
+            credentials::prepare_type(values, existing)?;
+            let inputs_change = values.iter().any(|(f, v)| {
+                f.name == "inputs" && existing.and_then(|e| e.get("inputs")) != Some(v)
+            });
+            if let Some(existing) = existing
+                && inputs_change
+                && rules::credential_type_in_use(state, existing).await?
+            {
+                return Err(ApiError::Forbidden(
+                    "Modifications to inputs are not allowed for credential types that are in use"
+                        .into(),
+                ));
+            }
+            Ok(())
+        }
+        "execution_environment" => rules::execution_environment(state, values).await,
+        "inventory_source" => rules::inventory_source(state, values, existing).await,
         "job_template" => {
             organization_from_project(state, resource, values).await?;
             rules::job_template(state, values, existing).await
@@ -73,13 +90,22 @@ async fn organization_from_project(
 }
 
 /// Refuses deletions the declaration cannot express.
-pub fn before_delete(resource: &Resource, existing: &Map<String, Value>) -> Result<(), ApiError> {
-    if resource.type_name == "credential_type"
-        && existing.get("managed") == Some(&Value::Bool(true))
-    {
-        return Err(ApiError::Forbidden(
-            "Deletion of managed credential types is not allowed.".into(),
-        ));
+pub async fn before_delete(
+    state: &State,
+    resource: &Resource,
+    existing: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    if resource.type_name == "credential_type" {
+        if existing.get("managed") == Some(&Value::Bool(true)) {
+            return Err(ApiError::Forbidden(
+                "Deletion of managed credential types is not allowed.".into(),
+            ));
+        }
+        if rules::credential_type_in_use(state, existing).await? {
+            return Err(ApiError::Forbidden(
+                "Credential types that are in use cannot be deleted".into(),
+            ));
+        }
     }
     Ok(())
 }

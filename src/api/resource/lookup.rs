@@ -121,3 +121,94 @@ fn named<'a>(
         }
     })
 }
+
+/// Escapes `+` in a named-URL part, as AWX writes it (`[+]`).
+fn escape(part: &str) -> String {
+    part.replace('+', "[+]")
+}
+
+/// The named-URL slug of object `id` (`web1++prod++Eng`), if its resource has one.
+pub async fn slug(
+    state: &State,
+    resource: &'static Resource,
+    id: i64,
+) -> Result<Option<String>, ApiError> {
+    let conn = state
+        .db
+        .get()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    match resource.type_name {
+        "credential_type" => {
+            let row = conn
+                .query_opt(
+                    "SELECT name, kind FROM credential_types WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            return Ok(row.map(|r| format!("{}+{}", escape(r.get(0)), r.get::<_, String>(1))));
+        }
+        "credential" => {
+            let row = conn
+                .query_opt(
+                    "SELECT c.name, t.name, t.kind, coalesce(o.name, '') FROM credentials c
+                       JOIN credential_types t ON t.id = c.credential_type_id
+                       LEFT JOIN organizations o ON o.id = c.organization_id WHERE c.id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            return Ok(row.map(|r| {
+                format!(
+                    "{}++{}+{}++{}",
+                    escape(r.get(0)),
+                    escape(r.get(1)),
+                    r.get::<_, String>(2),
+                    escape(r.get(3))
+                )
+            }));
+        }
+        _ => {}
+    }
+    drop(conn);
+    let mut parts = Vec::new();
+    let mut current = resource;
+    let mut current_id = Some(id);
+    for _ in 0..4 {
+        let Some(decl) = current.named_url else {
+            return Ok(None);
+        };
+        let Some(object_id) = current_id else {
+            // A missing parent leaves an empty part, as AWX writes it (`Foo++`).
+            parts.push(String::new());
+            break;
+        };
+        let conn = state
+            .db
+            .get()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        let Some(row) = store::get(&*conn, current, object_id, Vec::new()).await? else {
+            return Ok(None);
+        };
+        parts.push(escape(
+            row.get(decl.field)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default(),
+        ));
+        let Some(fk) = decl.parent else {
+            break;
+        };
+        let target = current.field(fk).and_then(|f| match f.kind {
+            crate::resource::Kind::Fk(target) => resources::by_type(target),
+            _ => None,
+        });
+        let Some(target) = target else {
+            return Ok(None);
+        };
+        current_id = row.get(fk).and_then(serde_json::Value::as_i64);
+        current = target;
+    }
+    Ok(Some(parts.join("++")))
+}

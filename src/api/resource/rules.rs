@@ -215,3 +215,93 @@ pub async fn inventory_member(
         _ => Ok(()),
     }
 }
+
+/// Whether any credential uses this credential type.
+pub async fn credential_type_in_use(
+    state: &State,
+    existing: &Map<String, Value>,
+) -> Result<bool, ApiError> {
+    let Some(type_id) = id(existing, "id") else {
+        return Ok(false);
+    };
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let row = conn
+        .query_opt(
+            "SELECT 1 FROM credentials WHERE credential_type_id = $1 LIMIT 1",
+            &[&type_id],
+        )
+        .await
+        .map_err(StoreError::from)?;
+    Ok(row.is_some())
+}
+
+/// An execution environment pulls with a Container Registry credential only.
+pub async fn execution_environment(
+    state: &State,
+    values: &[(&'static Field, Value)],
+) -> Result<(), ApiError> {
+    let Some(credential) = values
+        .iter()
+        .find(|(f, _)| f.name == "credential")
+        .and_then(|(_, v)| v.as_i64())
+    else {
+        return Ok(());
+    };
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let kind: Option<String> = conn
+        .query_opt(
+            "SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1",
+            &[&credential],
+        )
+        .await
+        .map_err(StoreError::from)?
+        .map(|row| row.get(0));
+    match kind.as_deref() {
+        Some("registry") | None => Ok(()),
+        Some(_) => {
+            let mut errors = FieldErrors::new();
+            validate::push(
+                &mut errors,
+                "credential",
+                "Only Container Registry credentials can be associated with an Execution Environment",
+            );
+            Err(ApiError::Fields(errors))
+        }
+    }
+}
+
+/// An SCM inventory source reads from an SCM project, never a manual one.
+pub async fn inventory_source(
+    state: &State,
+    values: &[(&'static Field, Value)],
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), ApiError> {
+    let after = merged(values, existing);
+    if text(&after, "source") != "scm" {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::new();
+    let Some(project) = id(&after, "source_project") else {
+        validate::push(
+            &mut errors,
+            "source_project",
+            "Project required for scm type sources.",
+        );
+        return Err(ApiError::Fields(errors));
+    };
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let scm_type: Option<String> = conn
+        .query_opt("SELECT scm_type FROM projects WHERE id = $1", &[&project])
+        .await
+        .map_err(StoreError::from)?
+        .map(|row| row.get(0));
+    if scm_type.as_deref() == Some("") {
+        validate::push(
+            &mut errors,
+            "source_project",
+            "Cannot use manual project for SCM-based inventory.",
+        );
+        return Err(ApiError::Fields(errors));
+    }
+    Ok(())
+}

@@ -65,6 +65,7 @@ pub async fn render(
         rbac::roles_of(&*conn, resource.type_name, &ids).await?
     };
     let changeable = rbac::can_change_each(&*conn, caller, resource, &rows).await?;
+    let mut many = many_to_many(&*conn, resource, &ids).await?;
 
     let mut out = Vec::with_capacity(rows.len());
     for (row, can_change) in rows.into_iter().zip(changeable) {
@@ -104,6 +105,9 @@ pub async fn render(
             }
             summary.insert("object_roles".into(), Value::Object(map));
         }
+        if let Some(extra) = many.remove(&id) {
+            summary.extend(extra);
+        }
         summary.insert(
             "user_capabilities".into(),
             json!({ "edit": can_change, "delete": can_change }),
@@ -140,6 +144,80 @@ pub async fn render(
             describe_role(&mut object);
         }
         out.push(Value::Object(object));
+    }
+    Ok(out)
+}
+
+/// The many-to-many summaries AWX shows on templates: `credentials` and `labels`.
+async fn many_to_many(
+    client: &impl tokio_postgres::GenericClient,
+    resource: &Resource,
+    ids: &[i64],
+) -> Result<HashMap<i64, Map<String, Value>>, StoreError> {
+    let mut out: HashMap<i64, Map<String, Value>> = HashMap::new();
+    let (credentials, labels) = match resource.type_name {
+        "job_template" => (
+            Some("job_template_credentials"),
+            Some(("job_template_labels", "job_template_id")),
+        ),
+        "workflow_job_template" => (
+            None,
+            Some(("workflow_job_template_labels", "workflow_job_template_id")),
+        ),
+        _ => return Ok(out),
+    };
+    for id in ids {
+        let entry = out.entry(*id).or_default();
+        if credentials.is_some() {
+            entry.insert("credentials".into(), Value::Array(Vec::new()));
+        }
+        entry.insert("labels".into(), json!({"count": 0, "results": []}));
+    }
+    if let Some(table) = credentials {
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT j.job_template_id, c.id, c.name, c.description, t.namespace, t.kind = 'cloud', t.id
+                       FROM {table} j JOIN credentials c ON c.id = j.credential_id
+                       JOIN credential_types t ON t.id = c.credential_type_id
+                      WHERE j.job_template_id = ANY($1) ORDER BY c.name"
+                ),
+                &[&ids],
+            )
+            .await?;
+        for row in rows {
+            let item = json!({"id": row.get::<_, i64>(1), "name": row.get::<_, String>(2),
+                "description": row.get::<_, String>(3), "kind": row.get::<_, Option<String>>(4),
+                "cloud": row.get::<_, bool>(5), "credential_type_id": row.get::<_, i64>(6)});
+            if let Some(Value::Array(list)) = out
+                .get_mut(&row.get::<_, i64>(0))
+                .and_then(|m| m.get_mut("credentials"))
+            {
+                list.push(item);
+            }
+        }
+    }
+    if let Some((table, column)) = labels {
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT j.{column}, l.id, l.name FROM {table} j JOIN labels l ON l.id = j.label_id
+                      WHERE j.{column} = ANY($1) ORDER BY l.name"
+                ),
+                &[&ids],
+            )
+            .await?;
+        for row in rows {
+            if let Some(labels) = out
+                .get_mut(&row.get::<_, i64>(0))
+                .and_then(|m| m.get_mut("labels"))
+                && let Some(Value::Array(list)) = labels.get_mut("results")
+            {
+                list.push(json!({"id": row.get::<_, i64>(1), "name": row.get::<_, String>(2)}));
+                let count = list.len();
+                labels["count"] = Value::from(count);
+            }
+        }
     }
     Ok(out)
 }
