@@ -1,3 +1,4 @@
 //! Running jobs: ansible-runner's event stream and what rawx stores of it.
 
 pub mod event;
+pub mod runner;

@@ -1,0 +1,190 @@
+//! ansible-runner's streaming worker, as AWX drives it through Receptor:
+//! `ansible-runner worker` reads the run's kwargs on stdin and writes its
+//! status, every event as it happens, and the artifacts on stdout, one JSON
+//! document a line. The private data dir is on this node's disk, so only
+//! the kwargs travel (AWX's `only_transmit_kwargs`).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// What one run needs.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The private data dir (`project/`, `inventory/`, `env/`).
+    pub private_data_dir: PathBuf,
+    /// The run's identifier (the job id), which names `artifacts/<ident>`.
+    pub ident: String,
+    /// The playbook, relative to `project/`.
+    pub playbook: String,
+    /// Further `ansible_runner.run` keyword arguments (limit, forks, ...).
+    pub kwargs: Map<String, Value>,
+    /// The venv holding ansible-runner and ansible-playbook.
+    pub venv: PathBuf,
+}
+
+/// One message of the worker's stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunnerMessage {
+    /// `starting`, `running`, then `successful`, `failed`, `canceled`,
+    /// `timeout` or `error` (with AWX's explanation when the worker gives one).
+    Status { status: String, explanation: String },
+    /// One event, as ansible-runner emits it.
+    Event(Value),
+    /// The zipped `artifacts/<ident>` directory (rc, status, stdout, ...).
+    Artifacts(Vec<u8>),
+    /// The stream ended as the protocol says it must.
+    Eof,
+}
+
+/// A run could not be started or its stream broke.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("ansible-runner not found at {0}: build the venv (scripts/lib.sh ensure_venv)")]
+    Missing(PathBuf),
+    #[error("cannot start ansible-runner: {0}")]
+    Spawn(std::io::Error),
+    #[error("lost the stream from ansible-runner: {0}")]
+    Io(std::io::Error),
+    #[error("Failed to JSON parse a line from worker stream: {0}")]
+    BadLine(String),
+    #[error("Unexpected empty line from worker stream; check execution node health")]
+    Truncated,
+}
+
+/// The PATH a run sees: the venv, then the system's, never a version
+/// manager's shims, so interpreter discovery finds a real Python.
+pub fn clean_path(venv: &Path) -> String {
+    format!(
+        "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        venv.join("bin").display()
+    )
+}
+
+/// A started run: its process, and the stream of its messages.
+pub struct Run {
+    pub child: Child,
+    pub messages: mpsc::Receiver<Result<RunnerMessage, RunnerError>>,
+}
+
+/// Starts `ansible-runner worker` for `spec`.
+pub async fn start(spec: &RunSpec) -> Result<Run, RunnerError> {
+    let runner = spec.venv.join("bin/ansible-runner");
+    if !runner.exists() {
+        return Err(RunnerError::Missing(runner));
+    }
+    let mut command = Command::new(&runner);
+    command
+        .arg("worker")
+        .arg("--private-data-dir")
+        .arg(&spec.private_data_dir)
+        .env_clear()
+        .env("PATH", clean_path(&spec.venv))
+        .env(
+            "HOME",
+            std::env::var_os("HOME").unwrap_or_else(|| "/".into()),
+        )
+        .env("LANG", "C.UTF-8")
+        .env("PYTHONUNBUFFERED", "1")
+        .current_dir(&spec.private_data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        // Its own process group, so a cancel can signal the whole run.
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(RunnerError::Spawn)?;
+    let mut kwargs = spec.kwargs.clone();
+    kwargs.insert("playbook".into(), Value::String(spec.playbook.clone()));
+    kwargs.insert("ident".into(), Value::String(spec.ident.clone()));
+    let mut input = serde_json::to_vec(&json!({ "kwargs": kwargs }))
+        .map_err(|e| RunnerError::BadLine(e.to_string()))?;
+    input.extend_from_slice(b"\n{\"eof\": true}\n");
+    let mut stdin = child.stdin.take().ok_or(RunnerError::Truncated)?;
+    stdin.write_all(&input).await.map_err(RunnerError::Io)?;
+    drop(stdin);
+    let stdout = child.stdout.take().ok_or(RunnerError::Truncated)?;
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(read_stream(BufReader::new(stdout), tx));
+    Ok(Run {
+        child,
+        messages: rx,
+    })
+}
+
+async fn read_stream<R: tokio::io::AsyncBufRead + Unpin>(
+    mut reader: R,
+    tx: mpsc::Sender<Result<RunnerMessage, RunnerError>>,
+) {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) => {
+                let _ = tx.send(Err(RunnerError::Truncated)).await;
+                return;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                let _ = tx.send(Err(RunnerError::Io(err))).await;
+                return;
+            }
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(_) => {
+                let _ = tx
+                    .send(Err(RunnerError::BadLine(text.chars().take(200).collect())))
+                    .await;
+                return;
+            }
+        };
+        let message = if value.get("eof").and_then(Value::as_bool) == Some(true) {
+            let _ = tx.send(Ok(RunnerMessage::Eof)).await;
+            return;
+        } else if let Some(size) = value.get("zipfile").and_then(Value::as_u64) {
+            // Base64 of `size` bytes follows with no newline, then the eof line.
+            let encoded_len = size.div_ceil(3) * 4;
+            let mut encoded = vec![0u8; usize::try_from(encoded_len).unwrap_or(0)];
+            if let Err(err) = reader.read_exact(&mut encoded).await {
+                let _ = tx.send(Err(RunnerError::Io(err))).await;
+                return;
+            }
+            use base64::Engine;
+            match base64::engine::general_purpose::STANDARD.decode(&encoded) {
+                Ok(bytes) => RunnerMessage::Artifacts(bytes),
+                Err(err) => {
+                    let _ = tx
+                        .send(Err(RunnerError::BadLine(format!("artifacts: {err}"))))
+                        .await;
+                    return;
+                }
+            }
+        } else if value.get("event").is_some() {
+            RunnerMessage::Event(value)
+        } else if let Some(status) = value.get("status").and_then(Value::as_str) {
+            RunnerMessage::Status {
+                status: status.to_string(),
+                explanation: value
+                    .get("job_explanation")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            }
+        } else {
+            continue;
+        };
+        if tx.send(Ok(message)).await.is_err() {
+            return;
+        }
+    }
+}
