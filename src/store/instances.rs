@@ -82,12 +82,16 @@ fn from_row(row: &tokio_postgres::Row) -> Instance {
 pub async fn page(db: &Db, offset: i64, limit: i64) -> Result<(i64, Vec<Instance>), StoreError> {
     let conn = db.get().await?;
     let count: i64 = conn
-        .query_one("SELECT count(*) FROM instances", &[])
+        .query_one(&conn.prepared("SELECT count(*) FROM instances").await?, &[])
         .await?
         .get(0);
     let rows = conn
         .query(
-            &format!("{SELECT} ORDER BY i.hostname, i.id OFFSET $1 LIMIT $2"),
+            &conn
+                .prepared(&format!(
+                    "{SELECT} ORDER BY i.hostname, i.id OFFSET $1 LIMIT $2"
+                ))
+                .await?,
             &[&offset, &limit],
         )
         .await?;
@@ -114,8 +118,8 @@ pub struct GroupSummary {
 /// Every instance group with the capacity of its enabled, ready members.
 pub async fn group_summaries(db: &Db) -> Result<Vec<GroupSummary>, StoreError> {
     let conn = db.get().await?;
-    let rows = conn
-        .query(
+    let statement = conn
+        .prepared(
             "SELECT g.name,
                     coalesce(sum(i.capacity) FILTER (WHERE i.enabled AND i.node_state = 'ready'), 0)::int8
                         AS capacity,
@@ -126,9 +130,9 @@ pub async fn group_summaries(db: &Db) -> Result<Vec<GroupSummary>, StoreError> {
                LEFT JOIN instances i ON i.id = gi.instance_id
               GROUP BY g.id, g.name
               ORDER BY g.name",
-            &[],
         )
         .await?;
+    let rows = conn.query(&statement, &[]).await?;
     Ok(rows
         .iter()
         .map(|row| GroupSummary {

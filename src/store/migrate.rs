@@ -23,7 +23,7 @@ pub async fn run(db: &Db) -> Result<Applied, StoreError> {
     conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     let report = embedded::migrations::runner()
-        .run_async(&mut *conn)
+        .run_async(&mut **conn)
         .await
         .map_err(|err| StoreError::Migrate(err.to_string()));
     // Unlock whatever happened; the session ends with the connection anyway.

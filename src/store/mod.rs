@@ -7,6 +7,7 @@ pub mod events;
 pub mod heartbeat;
 pub mod instances;
 pub mod migrate;
+pub mod pool;
 pub mod resource;
 pub mod settings;
 pub mod users;
@@ -14,11 +15,10 @@ pub mod users;
 use std::time::Duration;
 
 use bb8::Pool;
-use bb8_postgres::PostgresConnectionManager;
 use tokio_postgres::NoTls;
 
 /// The connection pool every part of a control node shares.
-pub type Db = Pool<PostgresConnectionManager<NoTls>>;
+pub type Db = Pool<pool::Manager>;
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -127,9 +127,12 @@ pub async fn connect(config: tokio_postgres::Config, max_size: u32) -> Result<Db
         })?;
     drop(client);
     drop(connection);
-    let manager = PostgresConnectionManager::new(config, NoTls);
+    let manager = pool::Manager::new(config);
+    // No liveness query on every checkout (a round trip per request): a
+    // closed connection is noticed by `has_broken` and replaced.
     Pool::builder()
         .max_size(max_size)
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .await

@@ -399,7 +399,8 @@ pub async fn list(
     let from = from_clause(resource, alias);
     let conn = db.get().await?;
     let count_sql = format!("SELECT count(*) FROM {from} WHERE {filter}");
-    let count: i64 = conn.query_one(&count_sql, &sql.refs()).await?.get(0);
+    let count_statement = conn.prepared(&count_sql).await?;
+    let count: i64 = conn.query_one(&count_statement, &sql.refs()).await?.get(0);
     let offset_p = sql.param(Box::new(offset));
     let limit_p = sql.param(Box::new(limit));
     let page_sql = format!(
@@ -407,7 +408,8 @@ pub async fn list(
         select_list(resource, alias),
         order_clause(resource, alias, query),
     );
-    let rows = conn.query(&page_sql, &sql.refs()).await?;
+    let page_statement = conn.prepared(&page_sql).await?;
+    let rows = conn.query(&page_statement, &sql.refs()).await?;
     let items = rows
         .iter()
         .map(|row| row_to_map(resource, row))

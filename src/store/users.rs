@@ -48,12 +48,12 @@ pub async fn find_active_with_hash(
     username: &str,
 ) -> Result<Option<(User, String)>, StoreError> {
     let conn = db.get().await?;
-    let row = conn
-        .query_opt(
-            &format!("SELECT {COLUMNS} FROM users WHERE username = $1 AND is_active"),
-            &[&username],
-        )
+    let statement = conn
+        .prepared(&format!(
+            "SELECT {COLUMNS} FROM users WHERE username = $1 AND is_active"
+        ))
         .await?;
+    let row = conn.query_opt(&statement, &[&username]).await?;
     Ok(row.map(|row| (from_row(&row), row.get("password"))))
 }
 

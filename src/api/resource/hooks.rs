@@ -95,6 +95,16 @@ pub async fn before_delete(
     resource: &Resource,
     existing: &Map<String, Value>,
 ) -> Result<(), ApiError> {
+    if resource.type_name == "job"
+        && matches!(
+            existing.get("status").and_then(Value::as_str),
+            Some("new" | "pending" | "waiting" | "running")
+        )
+    {
+        return Err(ApiError::Forbidden(
+            "Cannot delete running job resource.".into(),
+        ));
+    }
     if resource.type_name == "credential_type" {
         if existing.get("managed") == Some(&Value::Bool(true)) {
             return Err(ApiError::Forbidden(

@@ -52,7 +52,7 @@ pub async fn render(
             .collect();
         summaries.insert(
             target.type_name,
-            store::summaries(&*conn, target, &ids).await?,
+            store::summaries(&**conn, target, &ids).await?,
         );
     }
     let ids: Vec<i64> = rows
@@ -62,10 +62,10 @@ pub async fn render(
     let roles = if resource.roles.is_empty() {
         HashMap::new()
     } else {
-        rbac::roles_of(&*conn, resource.type_name, &ids).await?
+        rbac::roles_of(&**conn, resource.type_name, &ids).await?
     };
-    let changeable = rbac::can_change_each(&*conn, caller, resource, &rows).await?;
-    let mut many = many_to_many(&*conn, resource, &ids).await?;
+    let changeable = rbac::can_change_each(&**conn, caller, resource, &rows).await?;
+    let mut many = many_to_many(&**conn, resource, &ids).await?;
 
     let mut out = Vec::with_capacity(rows.len());
     for (row, can_change) in rows.into_iter().zip(changeable) {
