@@ -578,7 +578,7 @@ async fn may_grant(state: &State, caller: &Caller, role_id: i64) -> Result<bool,
         return Ok(false);
     };
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    Ok(rbac::holds_role(&**conn, caller, &content_type, object_id, "admin_role").await?)
+    Ok(rbac::holds_role(&*conn, caller, &content_type, object_id, "admin_role").await?)
 }
 
 async fn parent_role_id(
@@ -740,7 +740,7 @@ async fn post(
 
 #[allow(clippy::too_many_arguments)]
 async fn record(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl crate::store::pool::Queryable,
     state: &State,
     caller: &Caller,
     detach: bool,
@@ -785,7 +785,7 @@ async fn join(
         .unwrap_or_default();
     let conn = state.db.get().await.map_err(StoreError::from)?;
     let allowed =
-        rbac::can_change_each(&**conn, caller, parent, std::slice::from_ref(parent_row)).await?;
+        rbac::can_change_each(&*conn, caller, parent, std::slice::from_ref(parent_row)).await?;
     drop(conn);
     if !allowed.first().copied().unwrap_or(false) {
         return Err(ApiError::PermissionDenied);
@@ -908,7 +908,7 @@ async fn detach_child(
         return Err(ApiError::NotFound);
     }
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
-    let allowed = rbac::can_change_each(&**conn, caller, child, std::slice::from_ref(&row)).await?;
+    let allowed = rbac::can_change_each(&*conn, caller, child, std::slice::from_ref(&row)).await?;
     if !allowed.first().copied().unwrap_or(false) {
         return Err(ApiError::PermissionDenied);
     }

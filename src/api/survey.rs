@@ -87,7 +87,7 @@ async fn may_change(
     let row = readable(state, caller, resource, id).await?;
     let conn = state.db.get().await.map_err(StoreError::from)?;
     let allowed =
-        rbac::can_change_each(&**conn, caller, resource, std::slice::from_ref(&row)).await?;
+        rbac::can_change_each(&*conn, caller, resource, std::slice::from_ref(&row)).await?;
     if allowed.first().copied().unwrap_or(false) {
         Ok(())
     } else {

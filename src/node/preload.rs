@@ -3,8 +3,8 @@
 //! `Demo Project`, `Demo Job Template` and the `Ansible Galaxy` credential.
 //! Scripts and the awx.awx collection's own tests look them up by name.
 
+use crate::store::pool::Queryable;
 use serde_json::{Map, Value, json};
-use tokio_postgres::GenericClient;
 
 use crate::rbac;
 use crate::resource::Resource;
@@ -16,7 +16,7 @@ use crate::store::{Db, StoreError, resource as store};
 const DONE_KEY: &str = "RAWX_PRELOAD_DONE";
 
 async fn create(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     body: Value,
 ) -> Result<i64, StoreError> {
@@ -33,9 +33,9 @@ async fn create(
     Ok(id)
 }
 
-async fn type_id(client: &impl GenericClient, namespace: &str) -> Result<i64, StoreError> {
+async fn type_id(client: &impl Queryable, namespace: &str) -> Result<i64, StoreError> {
     let row = client
-        .query_one(
+        .fetch_one(
             "SELECT id FROM credential_types WHERE managed AND namespace = $1",
             &[&namespace],
         )

@@ -6,8 +6,8 @@ pub mod role_resource;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::store::pool::Queryable;
 use serde_json::{Map, Value};
-use tokio_postgres::GenericClient;
 
 use crate::resource::{Change, Create, Read, Resource, RoleRef};
 use crate::store::resource::Condition;
@@ -137,7 +137,7 @@ fn custom_read(caller: &Caller, resource: &Resource, held: Vec<i64>) -> Conditio
 
 /// Roles of objects: `{object id: {role field: role id}}`.
 pub async fn roles_of(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     content_type: &str,
     ids: &[i64],
 ) -> Result<HashMap<i64, HashMap<String, i64>>, StoreError> {
@@ -146,7 +146,7 @@ pub async fn roles_of(
         return Ok(out);
     }
     let rows = client
-        .query(
+        .fetch(
             "SELECT object_id, role_field, id FROM roles WHERE content_type = $1 AND object_id = ANY($2)",
             &[&content_type, &ids],
         )
@@ -161,7 +161,7 @@ pub async fn roles_of(
 
 /// Whether the caller holds `role` of the `content_type` object `id`.
 pub async fn holds_role(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     caller: &Caller,
     content_type: &str,
     id: i64,
@@ -171,7 +171,7 @@ pub async fn holds_role(
         return Ok(true);
     }
     let row = client
-        .query_opt(
+        .fetch_opt(
             "SELECT id FROM roles WHERE content_type = $1 AND object_id = $2 AND role_field = $3",
             &[&content_type, &id, &role],
         )
@@ -192,7 +192,7 @@ fn fk_target(resource: &Resource, field: &str) -> Option<&'static str> {
 
 /// Whether the caller may change or delete each of `objects`.
 pub async fn can_change_each(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     caller: &Caller,
     resource: &Resource,
     objects: &[Map<String, Value>],
@@ -246,7 +246,7 @@ fn custom_change(caller: &Caller, resource: &Resource, object: &Map<String, Valu
 /// Tokens are created by their owner for themselves; a credential by its
 /// organization's credential admins, or for oneself, or by a team's admins.
 async fn custom_create(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     caller: &Caller,
     resource: &Resource,
     values: &Map<String, Value>,
@@ -255,7 +255,7 @@ async fn custom_create(
         "o_auth2_access_token" => Ok(fk_id(values, "user") == Some(caller.user.id)),
         "user" => {
             let row = client
-                .query_opt(
+                .fetch_opt(
                     "SELECT 1 FROM roles WHERE content_type = 'organization' AND role_field = 'admin_role' AND id = ANY($1)",
                     &[&caller.held.iter().copied().collect::<Vec<i64>>()],
                 )
@@ -279,7 +279,7 @@ async fn custom_create(
 
 /// Whether the caller may create an object with these values.
 pub async fn can_create(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     caller: &Caller,
     resource: &Resource,
     values: &Map<String, Value>,
@@ -306,7 +306,7 @@ pub async fn can_create(
 /// Creates the roles of a new object and links them to the roles that
 /// imply them.
 pub async fn create_object_roles(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     id: i64,
     values: &Map<String, Value>,
@@ -317,7 +317,7 @@ pub async fn create_object_roles(
     let mut own: HashMap<&str, i64> = HashMap::new();
     for role in resource.roles {
         let row = client
-            .query_one(
+            .fetch_one(
                 "INSERT INTO roles (content_type, object_id, role_field) VALUES ($1, $2, $3) RETURNING id",
                 &[&resource.type_name, &id, &role.field],
             )
@@ -329,7 +329,7 @@ pub async fn create_object_roles(
 
 /// Re-links an object's roles after a foreign key they inherit through changed.
 pub async fn relink_object_roles(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     id: i64,
     values: &Map<String, Value>,
@@ -343,7 +343,7 @@ pub async fn relink_object_roles(
         .unwrap_or_default();
     let own_ids: Vec<i64> = own.values().copied().collect();
     client
-        .execute(
+        .run(
             "DELETE FROM role_parents WHERE role_id = ANY($1)",
             &[&own_ids],
         )
@@ -357,7 +357,7 @@ pub async fn relink_object_roles(
 }
 
 async fn link_parents(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     own: &HashMap<&str, i64>,
     values: &Map<String, Value>,
@@ -371,7 +371,7 @@ async fn link_parents(
                 RoleRef::Own(field) => own.get(field).copied(),
                 RoleRef::Fk(fk, field) => match (fk_target(resource, fk), fk_id(values, fk)) {
                     (Some(target), Some(object)) => client
-                        .query_opt(
+                        .fetch_opt(
                             "SELECT id FROM roles WHERE content_type = $1 AND object_id = $2 AND role_field = $3",
                             &[&target, &object, field],
                         )
@@ -382,7 +382,7 @@ async fn link_parents(
             };
             if let Some(parent_id) = parent_id {
                 client
-                    .execute(
+                    .run(
                         "INSERT INTO role_parents (role_id, parent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                         &[child, &parent_id],
                     )

@@ -1,8 +1,8 @@
 //! The activity stream: one entry per create, update, delete, associate
 //! and disassociate, with the objects it is about.
 
+use crate::store::pool::Queryable;
 use serde_json::Value;
-use tokio_postgres::GenericClient;
 
 use super::StoreError;
 
@@ -21,9 +21,9 @@ pub struct Entry<'a> {
 }
 
 /// Writes the entry and its object links.
-pub async fn record(client: &impl GenericClient, entry: Entry<'_>) -> Result<i64, StoreError> {
+pub async fn record(client: &impl Queryable, entry: Entry<'_>) -> Result<i64, StoreError> {
     let row = client
-        .query_one(
+        .fetch_one(
             "INSERT INTO activity_stream
                  (actor_id, operation, object1, object2, object_relationship_type, changes, action_node)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -42,7 +42,7 @@ pub async fn record(client: &impl GenericClient, entry: Entry<'_>) -> Result<i64
     let types: Vec<String> = entry.objects.iter().map(|(t, _)| t.clone()).collect();
     let ids: Vec<i64> = entry.objects.iter().map(|(_, i)| *i).collect();
     client
-        .execute(
+        .run(
             "INSERT INTO activity_stream_objects (entry_id, object_type, object_id)
              SELECT $1, t, i FROM unnest($2::text[], $3::int8[]) AS u(t, i)
              ON CONFLICT DO NOTHING",

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
 
-use tokio_postgres::{Client, Error, NoTls, Statement};
+use std::future::Future;
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Error, NoTls, Row, Statement, Transaction};
 
 /// Statements a connection keeps before it starts over; lists with many
 /// filter shapes would otherwise grow it without bound.
@@ -83,5 +86,82 @@ impl bb8::ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
         conn.is_closed()
+    }
+}
+
+/// Runs SQL the same way on a pooled connection (through its statement
+/// cache) and inside a transaction (as is), so helpers serve both.
+pub trait Queryable {
+    /// Every row.
+    fn fetch(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>>;
+    /// Exactly one row.
+    fn fetch_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Row, Error>>;
+    /// At most one row.
+    fn fetch_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<Row>, Error>>;
+    /// A statement's affected row count.
+    fn run(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64, Error>>;
+}
+
+impl Queryable for Connection {
+    async fn fetch(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query(&statement, params).await
+    }
+
+    async fn fetch_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query_one(&statement, params).await
+    }
+
+    async fn fetch_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query_opt(&statement, params).await
+    }
+
+    async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.execute(&statement, params).await
+    }
+}
+
+impl Queryable for Transaction<'_> {
+    async fn fetch(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
+        self.query(sql, params).await
+    }
+
+    async fn fetch_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        self.query_one(sql, params).await
+    }
+
+    async fn fetch_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, Error> {
+        self.query_opt(sql, params).await
+    }
+
+    async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
+        self.execute(sql, params).await
     }
 }

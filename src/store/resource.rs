@@ -1,9 +1,9 @@
 //! SQL for declared resources: one builder for every list, detail, insert,
 //! update and delete, driven by the declaration and a checked query.
 
+use crate::store::pool::Queryable;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use tokio_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use super::{Db, StoreError};
@@ -419,7 +419,7 @@ pub async fn list(
 
 /// One object by id, if it exists and passes `conditions`.
 pub async fn get(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     id: i64,
     conditions: Vec<Condition>,
@@ -440,14 +440,14 @@ pub async fn get(
         select_list(resource, alias),
         from_clause(resource, alias)
     );
-    let row = client.query_opt(&statement, &sql.refs()).await?;
+    let row = client.fetch_opt(&statement, &sql.refs()).await?;
     row.map(|row| row_to_map(resource, &row)).transpose()
 }
 
 /// The id of the object a named-URL value names, looked up by one field
 /// and, when given, the id of its parent object.
 pub async fn find_id(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     field: &Field,
     value: &str,
@@ -474,7 +474,7 @@ pub async fn find_id(
         .iter()
         .map(|p| p.as_ref() as &(dyn ToSql + Sync))
         .collect();
-    let rows = client.query(&statement, &refs).await?;
+    let rows = client.fetch(&statement, &refs).await?;
     Ok(if rows.len() == 1 {
         Some(rows[0].get(0))
     } else {
@@ -532,7 +532,7 @@ fn column_name(field: &Field) -> Option<&'static str> {
 
 /// Inserts a new object; returns its id.
 pub async fn insert(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     values: &[(&'static Field, Value)],
     actor: Option<i64>,
@@ -595,7 +595,7 @@ pub async fn insert(
         None => format!("INSERT INTO {base} DEFAULT VALUES RETURNING id"),
     };
     let id: i64 = match resource.storage {
-        Storage::Table(_) => client.query_one(&base_insert, &refs).await?.get(0),
+        Storage::Table(_) => client.fetch_one(&base_insert, &refs).await?.get(0),
         Storage::Inherited { child, .. } => {
             // One statement, so parameters are shared: the parent row first,
             // then the kind row with the parent's id.
@@ -608,7 +608,7 @@ pub async fn insert(
             let statement = format!(
                 "WITH parent AS ({base_insert}) INSERT INTO {child} ({cols}) SELECT {vals} FROM parent RETURNING id"
             );
-            client.query_one(&statement, &refs).await?.get(0)
+            client.fetch_one(&statement, &refs).await?.get(0)
         }
     };
     Ok(id)
@@ -616,7 +616,7 @@ pub async fn insert(
 
 /// Writes changed fields of an object; `modified` moves on.
 pub async fn update(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     id: i64,
     values: &[(&'static Field, Value)],
@@ -658,14 +658,14 @@ pub async fn update(
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        client.execute(&statement, &refs).await?;
+        client.run(&statement, &refs).await?;
     }
     Ok(())
 }
 
 /// Deletes an object (its kind row goes with the parent).
 pub async fn delete(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     id: i64,
 ) -> Result<u64, StoreError> {
@@ -673,12 +673,12 @@ pub async fn delete(
         "DELETE FROM {} WHERE id = $1",
         resource.storage.base_table()
     );
-    Ok(client.execute(&statement, &[&id]).await?)
+    Ok(client.run(&statement, &[&id]).await?)
 }
 
 /// `{id: {field: value}}` of the objects `ids`, for summary fields.
 pub async fn summaries(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Map<String, Value>>, StoreError> {
@@ -711,7 +711,7 @@ pub async fn summaries(
         from_clause(resource, "o"),
         column(resource, &crate::resource::field::ID, "o"),
     );
-    let rows = client.query(&statement, &[&ids]).await?;
+    let rows = client.fetch(&statement, &[&ids]).await?;
     let mut out = std::collections::HashMap::new();
     for row in rows {
         let id: i64 = row.try_get("__id")?;

@@ -76,7 +76,7 @@ pub async fn readable(
 ) -> Result<Map<String, Value>, ApiError> {
     let conn = state.db.get().await.map_err(StoreError::from)?;
     let conditions = rbac::read_condition(caller, resource).into_iter().collect();
-    store::get(&**conn, resource, id, conditions)
+    store::get(&*conn, resource, id, conditions)
         .await?
         .ok_or(ApiError::NotFound)
 }
@@ -189,7 +189,7 @@ pub async fn create_from(
     let map = as_map(&values);
     {
         let conn = state.db.get().await.map_err(StoreError::from)?;
-        if !rbac::can_create(&**conn, caller, resource, &map).await? {
+        if !rbac::can_create(&*conn, caller, resource, &map).await? {
             return Err(ApiError::PermissionDenied);
         }
     }
@@ -268,7 +268,7 @@ async fn update(
     {
         let conn = state.db.get().await.map_err(StoreError::from)?;
         let allowed =
-            rbac::can_change_each(&**conn, &caller, resource, std::slice::from_ref(&existing))
+            rbac::can_change_each(&*conn, &caller, resource, std::slice::from_ref(&existing))
                 .await?;
         if !allowed.first().copied().unwrap_or(false) {
             return Err(ApiError::PermissionDenied);
@@ -370,7 +370,7 @@ pub async fn delete(
     hooks::before_delete(&state, resource, &existing).await?;
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let allowed =
-        rbac::can_change_each(&**conn, &caller, resource, std::slice::from_ref(&existing)).await?;
+        rbac::can_change_each(&*conn, &caller, resource, std::slice::from_ref(&existing)).await?;
     if !allowed.first().copied().unwrap_or(false) {
         return Err(ApiError::PermissionDenied);
     }

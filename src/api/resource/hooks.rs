@@ -1,8 +1,8 @@
 //! What some resources do beyond their declaration: hashing passwords,
 //! guarding privileged flags.
 
+use crate::store::pool::Queryable;
 use serde_json::{Map, Value};
-use tokio_postgres::GenericClient;
 
 use super::{credentials, rules};
 use crate::api::State;
@@ -177,19 +177,19 @@ async fn prepare_user(
 
 /// A personal or team credential: its owner gets its admin role.
 async fn grant_owner(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     id: i64,
     values: &Map<String, Value>,
 ) -> Result<(), StoreError> {
     let admin = "SELECT id FROM roles WHERE content_type = 'credential' AND object_id = $1 AND role_field = 'admin_role'";
     if let Some(user) = values.get("user").and_then(Value::as_i64) {
         client
-            .execute(&format!("INSERT INTO role_users (role_id, user_id) SELECT id, $2 FROM ({admin}) r ON CONFLICT DO NOTHING"), &[&id, &user])
+            .run(&format!("INSERT INTO role_users (role_id, user_id) SELECT id, $2 FROM ({admin}) r ON CONFLICT DO NOTHING"), &[&id, &user])
             .await?;
     }
     if let Some(team) = values.get("team").and_then(Value::as_i64) {
         client
-            .execute(&format!("INSERT INTO role_teams (role_id, team_id) SELECT id, $2 FROM ({admin}) r ON CONFLICT DO NOTHING"), &[&id, &team])
+            .run(&format!("INSERT INTO role_teams (role_id, team_id) SELECT id, $2 FROM ({admin}) r ON CONFLICT DO NOTHING"), &[&id, &team])
             .await?;
     }
     Ok(())
@@ -197,7 +197,7 @@ async fn grant_owner(
 
 /// Runs after a new object's row and roles exist, in the same transaction.
 pub async fn after_create(
-    client: &impl GenericClient,
+    client: &impl Queryable,
     resource: &Resource,
     caller: &Caller,
     id: i64,
@@ -214,7 +214,7 @@ pub async fn after_create(
         .any(|role| role.field == "admin_role" && role.parents.is_empty());
     if !caller.is_superuser() && orphan_admin {
         client
-            .execute(
+            .run(
                 "INSERT INTO role_users (role_id, user_id)
                  SELECT id, $3 FROM roles WHERE content_type = $1 AND object_id = $2 AND role_field = 'admin_role'
                  ON CONFLICT DO NOTHING",

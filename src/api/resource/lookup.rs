@@ -88,7 +88,7 @@ fn named<'a>(
         match decl.parent {
             None => {
                 let own = slug.replace("[+]", "+");
-                Ok(store::find_id(&**conn, resource, field, &own, None).await?)
+                Ok(store::find_id(&*conn, resource, field, &own, None).await?)
             }
             Some(fk_name) => {
                 let (own, rest) = slug.split_once("++").unwrap_or((slug, ""));
@@ -116,7 +116,7 @@ fn named<'a>(
                     .get()
                     .await
                     .map_err(crate::store::StoreError::from)?;
-                Ok(store::find_id(&**conn, resource, field, &own, Some((fk, parent_id))).await?)
+                Ok(store::find_id(&*conn, resource, field, &own, Some((fk, parent_id))).await?)
             }
         }
     })
@@ -189,7 +189,7 @@ pub async fn slug(
             .get()
             .await
             .map_err(crate::store::StoreError::from)?;
-        let Some(row) = store::get(&**conn, current, object_id, Vec::new()).await? else {
+        let Some(row) = store::get(&*conn, current, object_id, Vec::new()).await? else {
             return Ok(None);
         };
         parts.push(escape(

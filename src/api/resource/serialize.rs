@@ -52,7 +52,7 @@ pub async fn render(
             .collect();
         summaries.insert(
             target.type_name,
-            store::summaries(&**conn, target, &ids).await?,
+            store::summaries(&*conn, target, &ids).await?,
         );
     }
     let ids: Vec<i64> = rows
@@ -62,10 +62,10 @@ pub async fn render(
     let roles = if resource.roles.is_empty() {
         HashMap::new()
     } else {
-        rbac::roles_of(&**conn, resource.type_name, &ids).await?
+        rbac::roles_of(&*conn, resource.type_name, &ids).await?
     };
-    let changeable = rbac::can_change_each(&**conn, caller, resource, &rows).await?;
-    let mut many = many_to_many(&**conn, resource, &ids).await?;
+    let changeable = rbac::can_change_each(&*conn, caller, resource, &rows).await?;
+    let mut many = many_to_many(&*conn, resource, &ids).await?;
 
     let mut out = Vec::with_capacity(rows.len());
     for (row, can_change) in rows.into_iter().zip(changeable) {
@@ -150,7 +150,7 @@ pub async fn render(
 
 /// The many-to-many summaries AWX shows on templates: `credentials` and `labels`.
 async fn many_to_many(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl crate::store::pool::Queryable,
     resource: &Resource,
     ids: &[i64],
 ) -> Result<HashMap<i64, Map<String, Value>>, StoreError> {
@@ -175,7 +175,7 @@ async fn many_to_many(
     }
     if let Some(table) = credentials {
         let rows = client
-            .query(
+            .fetch(
                 &format!(
                     "SELECT j.job_template_id, c.id, c.name, c.description, t.namespace, t.kind = 'cloud', t.id
                        FROM {table} j JOIN credentials c ON c.id = j.credential_id
@@ -199,7 +199,7 @@ async fn many_to_many(
     }
     if let Some((table, column)) = labels {
         let rows = client
-            .query(
+            .fetch(
                 &format!(
                     "SELECT j.{column}, l.id, l.name FROM {table} j JOIN labels l ON l.id = j.label_id
                       WHERE j.{column} = ANY($1) ORDER BY l.name"
