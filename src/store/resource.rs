@@ -727,3 +727,30 @@ pub async fn summaries(
     }
     Ok(out)
 }
+
+/// One field's text and, when given, a foreign key's value, of object `id`:
+/// what a named URL needs from each object of its chain.
+pub async fn name_and_parent(
+    client: &impl Queryable,
+    resource: &Resource,
+    field: &Field,
+    parent: Option<&Field>,
+    id: i64,
+) -> Result<Option<(String, Option<i64>)>, StoreError> {
+    let parent_col = parent
+        .map(|fk| format!("({})::int8", column(resource, fk, "o")))
+        .unwrap_or_else(|| "NULL::int8".into());
+    let statement = format!(
+        "SELECT ({})::text, {parent_col} FROM {} WHERE {} = $1",
+        column(resource, field, "o"),
+        from_clause(resource, "o"),
+        column(resource, &crate::resource::field::ID, "o"),
+    );
+    let row = client.fetch_opt(&statement, &[&id]).await?;
+    Ok(row.map(|row| {
+        (
+            row.get::<_, Option<String>>(0).unwrap_or_default(),
+            row.get(1),
+        )
+    }))
+}

@@ -189,14 +189,16 @@ pub async fn slug(
             .get()
             .await
             .map_err(crate::store::StoreError::from)?;
-        let Some(row) = store::get(&*conn, current, object_id, Vec::new()).await? else {
+        let Some(field) = current.field(decl.field) else {
             return Ok(None);
         };
-        parts.push(escape(
-            row.get(decl.field)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default(),
-        ));
+        let fk_field = decl.parent.and_then(|fk| current.field(fk));
+        let Some((name, parent_id)) =
+            store::name_and_parent(&*conn, current, field, fk_field, object_id).await?
+        else {
+            return Ok(None);
+        };
+        parts.push(escape(&name));
         let Some(fk) = decl.parent else {
             break;
         };
@@ -207,7 +209,7 @@ pub async fn slug(
         let Some(target) = target else {
             return Ok(None);
         };
-        current_id = row.get(fk).and_then(serde_json::Value::as_i64);
+        current_id = parent_id;
         current = target;
     }
     Ok(Some(parts.join("++")))
