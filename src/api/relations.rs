@@ -648,11 +648,17 @@ async fn post(
         _ => (0, 0),
     };
     let statement = match sublist.relation {
-        Relation::UserRoles | Relation::RoleUsers | Relation::RoleHolders { .. } => {
-            let member = if matches!(sublist.relation, Relation::UserRoles) {
-                parent
-            } else {
-                child
+        Relation::UserRoles
+        | Relation::RoleUsers
+        | Relation::RoleHolders { .. }
+        | Relation::TeamRoles
+        | Relation::RoleTeams => {
+            // Users and teams hold roles through their own tables.
+            let (member, table, column) = match sublist.relation {
+                Relation::UserRoles => (parent, "role_users", "user_id"),
+                Relation::TeamRoles => (parent, "role_teams", "team_id"),
+                Relation::RoleTeams => (child, "role_teams", "team_id"),
+                _ => (child, "role_users", "user_id"),
             };
             readable(&state, &caller, member, member_id).await?;
             role_target(&state, role_id).await?;
@@ -660,26 +666,11 @@ async fn post(
                 return Err(ApiError::PermissionDenied);
             }
             if detach {
-                "DELETE FROM role_users WHERE role_id = $1 AND user_id = $2"
+                format!("DELETE FROM {table} WHERE role_id = $1 AND {column} = $2")
             } else {
-                "INSERT INTO role_users (role_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            }
-        }
-        Relation::TeamRoles | Relation::RoleTeams => {
-            let team = if matches!(sublist.relation, Relation::TeamRoles) {
-                parent
-            } else {
-                child
-            };
-            readable(&state, &caller, team, member_id).await?;
-            role_target(&state, role_id).await?;
-            if !may_grant(&state, &caller, role_id).await? {
-                return Err(ApiError::PermissionDenied);
-            }
-            if detach {
-                "DELETE FROM role_teams WHERE role_id = $1 AND team_id = $2"
-            } else {
-                "INSERT INTO role_teams (role_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                format!(
+                    "INSERT INTO {table} (role_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                )
             }
         }
         Relation::Join {
@@ -715,7 +706,7 @@ async fn post(
     };
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let tx = conn.transaction().await.map_err(StoreError::from)?;
-    tx.execute(statement, &[&role_id, &member_id])
+    tx.execute(statement.as_str(), &[&role_id, &member_id])
         .await
         .map_err(StoreError::from)?;
     let member_type = match sublist.relation {
