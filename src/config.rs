@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every key of `config/rawx.toml`; the same names, upper-cased after
 /// `RAWX_`, are read from the environment.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "listen",
     "database_url",
     "redis_url",
@@ -25,6 +25,7 @@ pub const KEYS: [&str; 13] = [
     "tls",
     "tls_cert",
     "tls_key",
+    "venv",
 ];
 
 /// The whole configuration of a node. `config/rawx.toml` documents each key.
@@ -57,6 +58,9 @@ pub struct Config {
     pub tls_cert: PathBuf,
     /// PEM private key, for `tls = "files"`.
     pub tls_key: PathBuf,
+    /// The Python venv with ansible-core and ansible-runner; empty is
+    /// `~/.cache/rawx/venv`, where the scripts build it.
+    pub venv: PathBuf,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             tls: String::new(),
             tls_cert: PathBuf::new(),
             tls_key: PathBuf::new(),
+            venv: PathBuf::new(),
         }
     }
 }
@@ -204,6 +209,16 @@ impl Config {
             .and_then(|name| name.into_string().ok())
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| "localhost".into())
+    }
+
+    /// The venv jobs run with.
+    pub fn venv(&self) -> PathBuf {
+        if !self.venv.as_os_str().is_empty() {
+            return self.venv.clone();
+        }
+        std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".cache/rawx/venv"))
+            .unwrap_or_else(|| PathBuf::from("/var/lib/rawx/venv"))
     }
 
     /// The heartbeat period.

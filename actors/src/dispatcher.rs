@@ -1,19 +1,68 @@
-//! Dispatcher: Runs the jobs the TaskManager hands to this node, in a bounded worker pool.
+//! Dispatcher: runs the jobs the TaskManager hands to this node, at most a
+//! fixed number at once; the rest wait in order.
 
-use actix::{Actor, Context, Handler, MessageResult};
+use std::collections::VecDeque;
+use std::rc::Rc;
 
+use actix::{
+    Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, MessageResult, WrapFuture,
+};
+
+use crate::ports::JobRunner;
 use crate::status::{ActorStatus, GetStatus};
 use crate::supervisor::Incarnation;
 
-/// Runs the jobs the TaskManager hands to this node, in a bounded worker pool.
+/// Runs job `.0` on this node.
+#[derive(Debug, Clone, Copy)]
+pub struct Dispatch(pub i64);
+
+impl Message for Dispatch {
+    type Result = ();
+}
+
+/// A bounded pool of job runs.
 pub struct Dispatcher {
     incarnation: Incarnation,
+    runner: Rc<dyn JobRunner>,
+    slots: usize,
+    running: usize,
+    queue: VecDeque<i64>,
+    finished: u64,
+    failures: u64,
 }
 
 impl Dispatcher {
-    /// A new incarnation.
-    pub fn new(incarnation: Incarnation) -> Self {
-        Dispatcher { incarnation }
+    /// A dispatcher running at most `slots` jobs at once through `runner`.
+    pub fn new(incarnation: Incarnation, runner: Rc<dyn JobRunner>, slots: usize) -> Self {
+        Dispatcher {
+            incarnation,
+            runner,
+            slots: slots.max(1),
+            running: 0,
+            queue: VecDeque::new(),
+            finished: 0,
+            failures: 0,
+        }
+    }
+
+    fn start_next(&mut self, ctx: &mut Context<Self>) {
+        while self.running < self.slots {
+            let Some(id) = self.queue.pop_front() else {
+                return;
+            };
+            self.running += 1;
+            let runner = Rc::clone(&self.runner);
+            let run = async move { runner.run(id).await };
+            ctx.spawn(run.into_actor(self).map(move |result, act, ctx| {
+                act.running -= 1;
+                act.finished += 1;
+                if let Err(err) = result {
+                    act.failures += 1;
+                    tracing::error!(job = id, error = %err, "job run failed");
+                }
+                act.start_next(ctx);
+            }));
+        }
     }
 }
 
@@ -21,14 +70,36 @@ impl Actor for Dispatcher {
     type Context = Context<Self>;
 }
 
+impl Handler<Dispatch> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, Dispatch(id): Dispatch, ctx: &mut Context<Self>) {
+        self.queue.push_back(id);
+        self.start_next(ctx);
+    }
+}
+
 impl Handler<GetStatus> for Dispatcher {
     type Result = MessageResult<GetStatus>;
 
     fn handle(&mut self, _: GetStatus, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(ActorStatus::idle(
-            "dispatcher",
-            self.incarnation,
-            "no jobs to run: job execution is not built yet",
-        ))
+        MessageResult(ActorStatus {
+            actor: "dispatcher",
+            state: if self.running > 0 { "running" } else { "idle" },
+            restarts: self.incarnation.restarts,
+            since: self.incarnation.since,
+            detail: format!(
+                "{} of {} slots busy, {} queued",
+                self.running,
+                self.slots,
+                self.queue.len()
+            ),
+            counters: vec![
+                ("running", self.running as u64),
+                ("queued", self.queue.len() as u64),
+                ("finished", self.finished),
+                ("failures", self.failures),
+            ],
+        })
     }
 }

@@ -43,3 +43,15 @@ pub trait EventStore {
     /// Writes encoded event rows in one transaction.
     fn copy_events(&self, rows: Vec<u8>) -> PortFuture<'_, ()>;
 }
+
+/// Where the TaskManager's scheduling decisions are made and recorded.
+pub trait Scheduler {
+    /// One scheduling pass; returns the jobs moved to `waiting` on this node.
+    fn schedule(&self) -> PortFuture<'_, Vec<i64>>;
+}
+
+/// What runs one job to its end on this node.
+pub trait JobRunner {
+    /// Runs job `id` and records its outcome.
+    fn run(&self, id: i64) -> PortFuture<'_, ()>;
+}

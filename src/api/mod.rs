@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod headers;
+pub mod launch;
 pub mod me;
 pub mod metrics;
 pub mod pagination;
@@ -73,6 +74,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v2/projects/{id}/playbooks/",
             web::get().to(projects::playbooks),
         )
+        .route(
+            "/api/v2/job_templates/{id}/launch/",
+            web::get().to(launch::describe),
+        )
+        .route(
+            "/api/v2/job_templates/{id}/launch/",
+            web::post().to(launch::launch),
+        )
+        .route(
+            "/api/v2/job_templates/{id}/launch/",
+            web::method(actix_web::http::Method::OPTIONS).to(launch::options),
+        )
+        .route("/api/v2/jobs/{id}/stdout/", web::get().to(launch::stdout))
         .route("/api/v2/settings/", web::get().to(settings::categories))
         .route(
             "/api/v2/settings/{slug}/",

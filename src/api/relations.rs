@@ -46,6 +46,8 @@ pub enum Relation {
     ObjectRoles,
     /// Activity stream entries about the parent (read-only).
     Activity,
+    /// Children seen by whoever sees the parent (a job's events).
+    Owned { fk: &'static str },
 }
 
 /// One sub-list.
@@ -283,6 +285,12 @@ pub const SUBLISTS: &[SubList] = &[
         Relation::Children { fk: "job_template" },
     ),
     sub(
+        "job",
+        "job_events",
+        "job_event",
+        Relation::Owned { fk: "job" },
+    ),
+    sub(
         "inventory",
         "instance_groups",
         "instance_group",
@@ -467,6 +475,15 @@ fn scope(sublist: &SubList, parent: &Resource, child: &Resource, id: i64) -> Con
             "{o}.content_type = ? AND {o}.object_id = ?",
             vec![Box::new(parent.type_name.to_string()), Box::new(id)],
         ),
+        Relation::Owned { fk } => scope(
+            &SubList {
+                relation: Relation::Children { fk },
+                ..*sublist
+            },
+            parent,
+            child,
+            id,
+        ),
         Relation::Activity => Condition::new(
             "{o}.id IN (SELECT entry_id FROM activity_stream_objects WHERE object_type = ? AND object_id = ?)",
             vec![Box::new(parent.type_name.to_string()), Box::new(id)],
@@ -488,15 +505,17 @@ async fn list(
     readable(&state, &caller, parent, id).await?;
     // Members of an object's roles are visible to whoever sees the object.
     let caller_for_list = match sublist.relation {
-        Relation::ObjectRoles | Relation::RoleUsers | Relation::RoleTeams | Relation::Activity => {
-            Caller {
-                user: crate::store::users::User {
-                    is_system_auditor: true,
-                    ..caller.user.clone()
-                },
-                ..caller.clone()
-            }
-        }
+        Relation::ObjectRoles
+        | Relation::RoleUsers
+        | Relation::RoleTeams
+        | Relation::Activity
+        | Relation::Owned { .. } => Caller {
+            user: crate::store::users::User {
+                is_system_auditor: true,
+                ..caller.user.clone()
+            },
+            ..caller.clone()
+        },
         _ => caller.clone(),
     };
     list_page(
@@ -519,7 +538,10 @@ async fn options(
     let mut body = super::resource::options::list_body(child, &caller);
     let read_only = matches!(
         sublist.relation,
-        Relation::HeldBy { .. } | Relation::ObjectRoles | Relation::Activity
+        Relation::HeldBy { .. }
+            | Relation::ObjectRoles
+            | Relation::Activity
+            | Relation::Owned { .. }
     );
     if let Some(actions) = body.get_mut("actions").and_then(Value::as_object_mut) {
         if read_only || caller.read_only {
@@ -700,7 +722,10 @@ async fn post(
             }
             return detach_child(sublist, parent, child, &state, &caller, parent_id, id).await;
         }
-        Relation::HeldBy { .. } | Relation::ObjectRoles | Relation::Activity => {
+        Relation::HeldBy { .. }
+        | Relation::ObjectRoles
+        | Relation::Activity
+        | Relation::Owned { .. } => {
             return Err(ApiError::MethodNotAllowed("POST".into()));
         }
     };

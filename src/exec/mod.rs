@@ -1,4 +1,5 @@
 //! Running jobs: ansible-runner's event stream and what rawx stores of it.
 
+pub mod dispatch;
 pub mod event;
 pub mod runner;

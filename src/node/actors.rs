@@ -1,9 +1,10 @@
 //! Starts this node's supervised actors and reaches them from any thread.
 
+use std::path::Path;
 use std::rc::Rc;
 
 use actors::callback_receiver::CallbackReceiver;
-use actors::dispatcher::Dispatcher;
+use actors::dispatcher::{Dispatch, Dispatcher};
 use actors::heartbeat::{Heartbeat, NodeIdentity};
 use actors::task_manager::TaskManager;
 use actors::{ActorStatus, GetStatus, Supervised, supervise};
@@ -11,9 +12,13 @@ use actors::{ActorStatus, GetStatus, Supervised, supervise};
 use super::NodeInfo;
 use super::probe::SystemProbe;
 use crate::config::Config;
+use crate::exec::dispatch::Executor;
 use crate::store::Db;
 use crate::store::events::PgEventStore;
 use crate::store::heartbeat::PgHeartbeatStore;
+
+/// Jobs a node runs at once; the rest wait in the Dispatcher's queue.
+const RUN_SLOTS: usize = 4;
 
 /// The supervised actors of a control or hybrid node.
 #[derive(Clone)]
@@ -30,6 +35,7 @@ impl ActorHandles {
         config: &Config,
         node: &NodeInfo,
         db: &Db,
+        data_dir: &Path,
     ) -> Result<Self, crate::crypto::random::RandomError> {
         let identity = NodeIdentity {
             hostname: node.name.clone(),
@@ -48,16 +54,32 @@ impl ActorHandles {
                 incarnation,
             )
         });
+        let events: Rc<PgEventStore> = Rc::new(PgEventStore(db.clone()));
+        let callback_receiver = supervise("callback_receiver", move |incarnation| {
+            CallbackReceiver::new(incarnation, events.clone())
+        });
+        let executor = Rc::new(Executor {
+            db: db.clone(),
+            node: node.name.clone(),
+            jobs_root: data_dir.join("jobs"),
+            projects_root: data_dir.join("projects"),
+            venv: config.venv(),
+            receiver: callback_receiver.clone(),
+        });
+        let runner = Rc::clone(&executor);
+        let dispatcher = supervise("dispatcher", move |incarnation| {
+            Dispatcher::new(incarnation, runner.clone(), RUN_SLOTS)
+        });
+        let to_dispatcher = dispatcher.clone();
+        let dispatch: Rc<dyn Fn(i64)> = Rc::new(move |id| to_dispatcher.do_send(Dispatch(id)));
+        let task_manager = supervise("task_manager", move |incarnation| {
+            TaskManager::new(incarnation, executor.clone(), dispatch.clone())
+        });
         Ok(ActorHandles {
             heartbeat,
-            task_manager: supervise("task_manager", TaskManager::new),
-            dispatcher: supervise("dispatcher", Dispatcher::new),
-            callback_receiver: {
-                let events: Rc<PgEventStore> = Rc::new(PgEventStore(db.clone()));
-                supervise("callback_receiver", move |incarnation| {
-                    CallbackReceiver::new(incarnation, events.clone())
-                })
-            },
+            task_manager,
+            dispatcher,
+            callback_receiver,
         })
     }
 

@@ -127,7 +127,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         name: config.node_name(),
         role: config.role,
     };
-    let actors = actors::ActorHandles::start(&config, &node, &db)
+    let actors = actors::ActorHandles::start(&config, &node, &db, &data_dir)
         .map_err(|err| NodeError::Other(err.to_string()))?;
     let state = Arc::new(AppState {
         db,

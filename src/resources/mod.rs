@@ -10,6 +10,7 @@ pub mod instance_groups;
 pub mod instances;
 pub mod inventories;
 pub mod inventory_sources;
+pub mod job_events;
 pub mod job_templates;
 pub mod jobs;
 pub mod labels;
@@ -27,6 +28,7 @@ pub const ALL: &[&Resource] = &[
     &activity_stream::ACTIVITY_STREAM,
     &instances::INSTANCE,
     &jobs::JOB,
+    &job_events::JOB_EVENT,
     &organizations::ORGANIZATION,
     &users::USER,
     &teams::TEAM,

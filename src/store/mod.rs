@@ -6,6 +6,7 @@ pub mod credential_types;
 pub mod events;
 pub mod heartbeat;
 pub mod instances;
+pub mod jobs;
 pub mod migrate;
 pub mod pool;
 pub mod resource;

@@ -1,0 +1,359 @@
+//! Jobs: created from a template at launch, scheduled, run and finished.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{Db, StoreError};
+
+/// What a launch may change on the template's values.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub inventory: Option<i64>,
+    pub limit: Option<String>,
+    /// The merged extra variables, as JSON text.
+    pub extra_vars: String,
+}
+
+/// Creates a pending job from template `template` for `user`; returns its
+/// id and creation time.
+pub async fn create_from_template(
+    db: &Db,
+    template: i64,
+    user: i64,
+    overrides: &Overrides,
+) -> Result<(i64, DateTime<Utc>), StoreError> {
+    let mut conn = db.get().await?;
+    let tx = conn.transaction().await?;
+    let row = tx
+        .query_one(
+            "WITH t AS (
+                 SELECT u.name, u.description, u.organization_id, u.execution_environment_id, j.*
+                   FROM job_templates j JOIN unified_job_templates u ON u.id = j.id WHERE j.id = $1
+             ), parent AS (
+                 INSERT INTO unified_jobs (kind, name, description, unified_job_template_id, organization_id,
+                                           execution_environment_id, launch_type, launched_by_id, status,
+                                           task_impact, created_by, modified_by)
+                 SELECT 'job', t.name, t.description, t.id, t.organization_id, t.execution_environment_id,
+                        'manual', $2, 'pending', 1 + CASE WHEN t.forks > 0 THEN t.forks ELSE 5 END, $2, $2 FROM t
+                 RETURNING id, created
+             )
+             INSERT INTO jobs (id, job_template_id, inventory_id, project_id, job_type, playbook, scm_branch,
+                               forks, \"limit\", verbosity, extra_vars, job_tags, skip_tags, start_at_task,
+                               timeout, become_enabled, diff_mode, force_handlers, use_fact_cache,
+                               allow_simultaneous, job_slice_count)
+             SELECT parent.id, t.id, coalesce($3, t.inventory_id), t.project_id, t.job_type, t.playbook,
+                    t.scm_branch, t.forks, coalesce($4, t.\"limit\"), t.verbosity, $5, t.job_tags, t.skip_tags,
+                    t.start_at_task, t.timeout, t.become_enabled, t.diff_mode, t.force_handlers,
+                    t.use_fact_cache, t.allow_simultaneous, t.job_slice_count
+               FROM parent, t
+             RETURNING id, (SELECT created FROM parent)",
+            &[&template, &user, &overrides.inventory, &overrides.limit, &overrides.extra_vars],
+        )
+        .await?;
+    let id: i64 = row.get(0);
+    let created: DateTime<Utc> = row.get(1);
+    tx.execute(
+        "INSERT INTO job_credentials (job_id, credential_id)
+         SELECT $1, credential_id FROM job_template_credentials WHERE job_template_id = $2",
+        &[&id, &template],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE unified_job_templates SET last_job_id = $1, status = 'pending' WHERE id = $2",
+        &[&id, &template],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((id, created))
+}
+
+/// One scheduling pass, on the cluster's leader only: pending jobs whose
+/// template is not already running (unless it allows simultaneous runs)
+/// move to `waiting` on `node`. Returns the jobs moved.
+pub async fn schedule(db: &Db, node: &str, limit: i64) -> Result<Vec<i64>, StoreError> {
+    let mut conn = db.get().await?;
+    let tx = conn.transaction().await?;
+    // The advisory lock makes one TaskManager the leader for this pass.
+    let leader: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock(7268647801)", &[])
+        .await?
+        .get(0);
+    if !leader {
+        return Ok(Vec::new());
+    }
+    let rows = tx
+        .query(
+            "WITH candidates AS (
+                 SELECT u.id, j.job_template_id, j.allow_simultaneous
+                   FROM unified_jobs u JOIN jobs j ON j.id = u.id
+                  WHERE u.status = 'pending'
+                  ORDER BY u.id
+                  LIMIT $2
+                    FOR UPDATE OF u SKIP LOCKED
+             ), ranked AS (
+                 SELECT c.id, c.allow_simultaneous,
+                        row_number() OVER (PARTITION BY c.job_template_id ORDER BY c.id) AS place,
+                        EXISTS (SELECT 1 FROM jobs r JOIN unified_jobs ru ON ru.id = r.id
+                                 WHERE r.job_template_id = c.job_template_id
+                                   AND ru.status IN ('waiting', 'running')) AS busy
+                   FROM candidates c
+             )
+             UPDATE unified_jobs u SET status = 'waiting', execution_node = $1, controller_node = $1, modified = now()
+               FROM ranked
+              WHERE u.id = ranked.id AND (ranked.allow_simultaneous OR (NOT ranked.busy AND ranked.place = 1))
+             RETURNING u.id",
+            &[&node, &limit],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// What the dispatcher needs to run a job.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub id: i64,
+    pub created: DateTime<Utc>,
+    pub playbook: String,
+    pub inventory: Option<i64>,
+    pub project: Option<i64>,
+    pub scm_type: String,
+    pub local_path: String,
+    pub limit: String,
+    pub forks: i32,
+    pub verbosity: i32,
+    pub job_tags: String,
+    pub skip_tags: String,
+    pub job_type: String,
+    pub timeout: i32,
+    pub extra_vars: String,
+    pub template_extra_vars: String,
+    pub diff_mode: bool,
+}
+
+/// The job's run settings.
+pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
+    let conn = db.get().await?;
+    let row = conn
+        .query_opt(
+            "SELECT u.id, u.created, j.playbook, j.inventory_id, j.project_id, coalesce(p.scm_type, ''),
+                    coalesce(p.local_path, ''), j.\"limit\", j.forks, j.verbosity, j.job_tags, j.skip_tags,
+                    j.job_type, j.timeout, j.extra_vars, coalesce(t.extra_vars, ''), j.diff_mode
+               FROM unified_jobs u JOIN jobs j ON j.id = u.id
+               LEFT JOIN projects p ON p.id = j.project_id
+               LEFT JOIN job_templates t ON t.id = j.job_template_id
+              WHERE u.id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(row.map(|r| JobSpec {
+        id: r.get(0),
+        created: r.get(1),
+        playbook: r.get(2),
+        inventory: r.get(3),
+        project: r.get(4),
+        scm_type: r.get(5),
+        local_path: r.get(6),
+        limit: r.get(7),
+        forks: r.get(8),
+        verbosity: r.get(9),
+        job_tags: r.get(10),
+        skip_tags: r.get(11),
+        job_type: r.get(12),
+        timeout: r.get(13),
+        extra_vars: r.get(14),
+        template_extra_vars: r.get(15),
+        diff_mode: r.get(16),
+    }))
+}
+
+/// An inventory's enabled hosts with their variables text, and its groups
+/// with their variables, hosts and children, for the job's inventory script.
+pub async fn inventory(
+    db: &Db,
+    inventory: i64,
+) -> Result<
+    (
+        Vec<(i64, String, String)>,
+        Vec<(String, String, Vec<String>, Vec<String>)>,
+        String,
+    ),
+    StoreError,
+> {
+    let conn = db.get().await?;
+    let vars: String = conn
+        .query_opt(
+            "SELECT variables FROM inventories WHERE id = $1",
+            &[&inventory],
+        )
+        .await?
+        .map(|r| r.get(0))
+        .unwrap_or_default();
+    let hosts = conn
+        .query(
+            "SELECT id, name, variables FROM hosts WHERE inventory_id = $1 AND enabled ORDER BY name",
+            &[&inventory],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let groups = conn
+        .query(
+            "SELECT g.name, g.variables,
+                    coalesce((SELECT array_agg(h.name ORDER BY h.name) FROM group_hosts gh JOIN hosts h ON h.id = gh.host_id
+                               WHERE gh.group_id = g.id AND h.enabled), '{}'),
+                    coalesce((SELECT array_agg(c.name ORDER BY c.name) FROM group_children gc JOIN groups c ON c.id = gc.child_id
+                               WHERE gc.parent_id = g.id), '{}')
+               FROM groups g WHERE g.inventory_id = $1 ORDER BY g.name",
+            &[&inventory],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    Ok((hosts, groups, vars))
+}
+
+/// Moves a job to `running`.
+pub async fn mark_running(db: &Db, id: i64, args: &str, cwd: &str) -> Result<(), StoreError> {
+    let conn = db.get().await?;
+    conn.execute(
+        "UPDATE unified_jobs SET status = 'running', started = now(), job_args = $2, job_cwd = $3, modified = now()
+          WHERE id = $1",
+        &[&id, &args, &cwd],
+    )
+    .await?;
+    conn.execute(
+        "UPDATE unified_job_templates SET status = 'running'
+          WHERE id = (SELECT unified_job_template_id FROM unified_jobs WHERE id = $1)",
+        &[&id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Per-host counts from `playbook_on_stats`.
+pub type HostStats = Vec<(String, [i32; 8], bool)>;
+
+/// Finishes a job: status, explanation, timings, host summaries, and the
+/// template's and hosts' last job; events are all stored by now.
+pub async fn finish(
+    db: &Db,
+    id: i64,
+    status: &str,
+    explanation: &str,
+    events: i64,
+    stats: &HostStats,
+) -> Result<(), StoreError> {
+    let mut conn = db.get().await?;
+    let tx = conn.transaction().await?;
+    tx.execute(
+        "UPDATE unified_jobs SET status = $2, failed = $2 IN ('failed', 'error', 'canceled'),
+                finished = now(), elapsed = extract(epoch FROM now() - coalesce(started, created)),
+                job_explanation = $3, emitted_events = $4, event_processing_finished = true, modified = now()
+          WHERE id = $1",
+        &[&id, &status, &explanation, &events],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE unified_job_templates SET status = $2, last_job_run = now(), last_job_failed = $2 <> 'successful'
+          WHERE id = (SELECT unified_job_template_id FROM unified_jobs WHERE id = $1)",
+        &[&id, &status],
+    )
+    .await?;
+    for (host, counts, failed) in stats {
+        let [
+            changed,
+            dark,
+            failures,
+            ignored,
+            ok,
+            processed,
+            rescued,
+            skipped,
+        ] = *counts;
+        let row = tx
+            .query_one(
+                "INSERT INTO job_host_summaries (job_id, host_id, host_name, changed, dark, failures, ignored, ok,
+                                                 processed, rescued, skipped, failed)
+                 SELECT $1, (SELECT h.id FROM hosts h JOIN jobs j ON j.inventory_id = h.inventory_id
+                              WHERE j.id = $1 AND h.name = $2), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+                 ON CONFLICT (job_id, host_name) DO UPDATE SET changed = EXCLUDED.changed
+                 RETURNING id, host_id",
+                &[&id, host, &changed, &dark, &failures, &ignored, &ok, &processed, &rescued, &skipped, failed],
+            )
+            .await?;
+        let summary: i64 = row.get(0);
+        let host_id: Option<i64> = row.get(1);
+        if let Some(host_id) = host_id {
+            tx.execute(
+                "UPDATE hosts SET last_job_id = $1, last_job_host_summary_id = $2 WHERE id = $3",
+                &[&id, &summary, &host_id],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The job's stdout: every event's text in line order.
+pub async fn stdout(db: &Db, id: i64) -> Result<String, StoreError> {
+    let conn = db.get().await?;
+    let rows = conn
+        .query(
+            "SELECT stdout FROM job_events WHERE job_id = $1 AND stdout <> '' ORDER BY start_line, counter",
+            &[&id],
+        )
+        .await?;
+    let mut out = String::new();
+    for row in rows {
+        let text: String = row.get(0);
+        out.push_str(&text);
+        if !text.ends_with('\n') {
+            out.push_str("\r\n");
+        }
+    }
+    Ok(out)
+}
+
+/// Per-host counts of a `playbook_on_stats` event's data.
+pub fn stats_from_event(data: &Value) -> HostStats {
+    let keys = [
+        "changed",
+        "dark",
+        "failures",
+        "ignored",
+        "ok",
+        "processed",
+        "rescued",
+        "skipped",
+    ];
+    let mut hosts: Vec<String> = Vec::new();
+    for key in keys {
+        if let Some(map) = data.get(key).and_then(Value::as_object) {
+            for host in map.keys() {
+                if !hosts.contains(host) {
+                    hosts.push(host.clone());
+                }
+            }
+        }
+    }
+    hosts
+        .into_iter()
+        .map(|host| {
+            let mut counts = [0i32; 8];
+            for (i, key) in keys.iter().enumerate() {
+                counts[i] = data
+                    .get(*key)
+                    .and_then(|m| m.get(&host))
+                    .and_then(Value::as_i64)
+                    .and_then(|n| i32::try_from(n).ok())
+                    .unwrap_or(0);
+            }
+            let failed = counts[1] > 0 || counts[2] > 0;
+            (host, counts, failed)
+        })
+        .collect()
+}

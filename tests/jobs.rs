@@ -1,0 +1,222 @@
+//! The canonical workflow to its end: a template launched over HTTP runs
+//! a real playbook through ansible-runner, its events land in order, its
+//! status and stdout say what happened.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::api::{Api, Node};
+use serde_json::{Value, json};
+
+const PLAYBOOK: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: say hello\n      debug: msg=hello-rawx\n    - name: change something\n      command: echo changed\n";
+const FAILING: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - fail: msg=boom-rawx\n";
+
+/// A template on a manual project whose files are `playbooks`.
+async fn template(node: &Node, admin: &Api, playbooks: &[(&str, &str)]) -> Value {
+    let dir = node.server.data_dir.path().join("projects/demo");
+    std::fs::create_dir_all(&dir).expect("project dir");
+    for (name, text) in playbooks {
+        std::fs::write(dir.join(name), text).expect("playbook");
+    }
+    let org = admin
+        .create("/api/v2/organizations/", json!({"name": "Eng"}))
+        .await;
+    let project = admin
+        .create("/api/v2/projects/", json!({"name": "demo", "organization": org["id"], "scm_type": "", "local_path": "demo"}))
+        .await;
+    let inventory = admin
+        .create(
+            "/api/v2/inventories/",
+            json!({"name": "local", "organization": org["id"]}),
+        )
+        .await;
+    admin
+        .create(
+            "/api/v2/hosts/",
+            json!({"name": "localhost", "inventory": inventory["id"],
+                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
+        )
+        .await;
+    admin
+        .create(
+            "/api/v2/job_templates/",
+            json!({"name": "hello", "project": project["id"], "inventory": inventory["id"], "playbook": playbooks[0].0,
+                   "ask_limit_on_launch": true}),
+        )
+        .await
+}
+
+/// Polls the job until its events are all stored (bounded).
+async fn finished(admin: &Api, url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let (status, job) = admin.get(url).await;
+        assert_eq!(status, 200, "{job}");
+        if job["event_processing_finished"] == true {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_launched_job_runs_its_playbook() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    let template = template(
+        &node,
+        &admin,
+        &[("site.yml", PLAYBOOK), ("fail.yml", FAILING)],
+    )
+    .await;
+    let launch_url = format!("{}launch/", template["url"].as_str().expect("url"));
+
+    let (status, described) = admin.get(&launch_url).await;
+    assert_eq!(status, 200);
+    assert_eq!(described["can_start_without_user_input"], true);
+    assert_eq!(described["ask_limit_on_launch"], true);
+
+    let (status, launched) = admin
+        .post(
+            &launch_url,
+            json!({"limit": "localhost", "job_tags": "nope", "extra_vars": {"x": 1}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{launched}");
+    let job_id = launched["job"].as_i64().expect("job id");
+    assert_eq!(launched["id"], job_id);
+    assert_eq!(launched["type"], "job");
+    assert_eq!(launched["ignored_fields"]["job_tags"], "nope");
+    assert_eq!(launched["ignored_fields"]["extra_vars"], json!({"x": 1}));
+    let url = launched["url"].as_str().expect("url").to_string();
+
+    let job = finished(&admin, &url).await;
+    assert_eq!(job["status"], "successful", "{job}");
+    assert_eq!(job["failed"], false);
+    assert_eq!(job["limit"], "localhost");
+    assert!(job["started"].is_string() && job["finished"].is_string());
+    assert!(
+        !job["execution_node"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+
+    let (_, events) = admin
+        .get(&format!("{url}job_events/?page_size=200&order_by=counter"))
+        .await;
+    let list = events["results"].as_array().expect("events");
+    let counters: Vec<i64> = list
+        .iter()
+        .map(|e| e["counter"].as_i64().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        counters,
+        (1..=counters.len() as i64).collect::<Vec<_>>(),
+        "counters 1..N"
+    );
+    assert_eq!(
+        list.first().map(|e| e["event"].clone()),
+        Some(json!("playbook_on_start"))
+    );
+    assert_eq!(
+        list.last().map(|e| e["event"].clone()),
+        Some(json!("playbook_on_stats"))
+    );
+    let (_, changed) = admin
+        .get(&format!("{url}job_events/?event=runner_on_ok&changed=true"))
+        .await;
+    assert_eq!(changed["count"], 1, "{changed}");
+
+    let stdout = admin
+        .request(reqwest::Method::GET, &format!("{url}stdout/?format=txt"))
+        .send()
+        .await
+        .expect("stdout")
+        .text()
+        .await
+        .expect("text");
+    assert!(stdout.contains("hello-rawx"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "txt has no ANSI codes");
+    let summaries: i64 = node
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT ok FROM job_host_summaries WHERE job_id = $1 AND host_name = 'localhost'",
+            &[&job_id],
+        )
+        .await
+        .expect("summary")
+        .get::<_, i32>(0)
+        .into();
+    assert_eq!(summaries, 2);
+
+    // A failing task fails the job.
+    let (status, body) = admin
+        .patch(
+            template["url"].as_str().expect("url"),
+            json!({"playbook": "fail.yml"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, failing) = admin.post(&launch_url, json!({})).await;
+    let job = finished(&admin, failing["url"].as_str().expect("url")).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["failed"], true);
+}
+
+#[tokio::test]
+async fn the_awx_cli_launches_and_monitors_a_job() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    let template = template(&node, &admin, &[("site.yml", PLAYBOOK)]).await;
+    let venv = std::env::var_os("RAWX_VENV")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/rawx/venv"))
+        })
+        .expect("venv");
+    let id = template["id"].to_string();
+    let output = tokio::process::Command::new(venv.join("bin/awx"))
+        .args([
+            "--conf.color",
+            "false",
+            "job_templates",
+            "launch",
+            &id,
+            "--monitor",
+            "--interval",
+            "1",
+            "-f",
+            "human",
+        ])
+        .env("CONTROLLER_HOST", &node.server.base)
+        .env("CONTROLLER_USERNAME", "admin")
+        .env("CONTROLLER_PASSWORD", common::api::ADMIN_PASSWORD)
+        .env_remove("CONTROLLER_OAUTH_TOKEN")
+        .output()
+        .await
+        .expect("awx");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "awx failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("hello-rawx"),
+        "the monitor printed the playbook's output:\n{stdout}"
+    );
+
+    let (_, jobs) = admin.get("/api/v2/jobs/").await;
+    let job = jobs["results"][0]["id"].to_string();
+    let printed = tokio::process::Command::new(venv.join("bin/awx"))
+        .args(["--conf.color", "false", "jobs", "stdout", &job])
+        .env("CONTROLLER_HOST", &node.server.base)
+        .env("CONTROLLER_USERNAME", "admin")
+        .env("CONTROLLER_PASSWORD", common::api::ADMIN_PASSWORD)
+        .output()
+        .await
+        .expect("awx");
+    assert!(String::from_utf8_lossy(&printed.stdout).contains("hello-rawx"));
+}
