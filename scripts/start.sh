@@ -168,16 +168,71 @@ if ! RAWX_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$BIN" admin create --username "$ADMI
 fi
 
 # ---- demo ------------------------------------------------------------------------
-# run_demo: the spot for a demo after start-up. For now it only shows the
-# ping answer; a later change makes it create a demo project and launch a
-# demo job (it may use BASE_URL, ADMIN_USER, ADMIN_PASSWORD and BIN).
+# run_demo: a demo project (a playbook under the data dir's projects root,
+# served as a manual project), the preloaded Demo Inventory's localhost, a
+# template, and one real job launched through the API; prints its output.
+api() {
+  local method="$1" path="$2" body="${3:-}"
+  if [ -n "$body" ]; then
+    curl -fsS --max-time 30 -u "$ADMIN_USER:$ADMIN_PASSWORD" -X "$method" \
+      -H 'Content-Type: application/json' -d "$body" "$BASE_URL$path"
+  else
+    curl -fsS --max-time 30 -u "$ADMIN_USER:$ADMIN_PASSWORD" -X "$method" "$BASE_URL$path"
+  fi
+}
+json_get() { "$VENV_BIN/python" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
+
 run_demo() {
-  printf '\nGET %s/api/v2/ping/\n' "$BASE_URL"
-  curl -fsS --max-time 10 "$BASE_URL/api/v2/ping/" || rawx_log "ping failed"
+  local demo="$DATA_DIR/projects/rawx-demo"
+  mkdir -p "$demo"
+  cat >"$demo/hello.yml" <<'YAML'
+- name: rawx demo
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Say hello
+      ansible.builtin.debug:
+        msg: "Hello from rawx on {{ inventory_hostname }}"
+    - name: Show the Python that runs the tasks
+      ansible.builtin.command: "{{ ansible_playbook_python }} --version"
+      changed_when: false
+YAML
+  local org inventory project template job url status
+  org=$(api GET "/api/v2/organizations/?name=Default" | json_get 'd["results"][0]["id"] if d["results"] else ""')
+  if [ -z "$org" ]; then
+    org=$(api POST /api/v2/organizations/ '{"name": "Default"}' | json_get 'd["id"]')
+  fi
+  inventory=$(api GET "/api/v2/inventories/?name=Demo%20Inventory" | json_get 'd["results"][0]["id"] if d["results"] else ""')
+  if [ -z "$inventory" ]; then
+    inventory=$(api POST /api/v2/inventories/ "{\"name\": \"Demo Inventory\", \"organization\": $org}" | json_get 'd["id"]')
+    api POST /api/v2/hosts/ "{\"name\": \"localhost\", \"inventory\": $inventory, \"variables\": \"ansible_connection: local\\nansible_python_interpreter: '{{ ansible_playbook_python }}'\"}" >/dev/null
+  fi
+  project=$(api GET "/api/v2/projects/?name=rawx%20demo" | json_get 'd["results"][0]["id"] if d["results"] else ""')
+  if [ -z "$project" ]; then
+    project=$(api POST /api/v2/projects/ "{\"name\": \"rawx demo\", \"organization\": $org, \"scm_type\": \"\", \"local_path\": \"rawx-demo\"}" | json_get 'd["id"]')
+  fi
+  template=$(api GET "/api/v2/job_templates/?name=rawx%20demo" | json_get 'd["results"][0]["id"] if d["results"] else ""')
+  if [ -z "$template" ]; then
+    template=$(api POST /api/v2/job_templates/ "{\"name\": \"rawx demo\", \"project\": $project, \"inventory\": $inventory, \"playbook\": \"hello.yml\"}" | json_get 'd["id"]')
+  fi
+  printf '\nlaunching job template %s (rawx demo)\n' "$template"
+  job=$(api POST "/api/v2/job_templates/$template/launch/" '{}' | json_get 'd["job"]')
+  url="/api/v2/jobs/$job/"
+  for _ in $(seq 1 120); do
+    if [ "$(api GET "$url" | json_get 'd["event_processing_finished"]')" = "True" ]; then
+      break
+    fi
+    sleep 1
+  done
+  status=$(api GET "$url" | json_get 'd["status"]')
+  printf '\njob %s: %s\n\n' "$job" "$status"
+  api GET "/api/v2/jobs/$job/stdout/?format=txt"
   printf '\n'
 }
 
-run_demo
+if ! run_demo; then
+  rawx_log "WARNING: the demo job could not run (see $LOG)"
+fi
 
 # ---- report -------------------------------------------------------------------------
 printf '\nGET %s/api/v2/me/ as %s\n' "$BASE_URL" "$ADMIN_USER"
