@@ -153,6 +153,18 @@ async fn a_launched_job_runs_its_playbook() {
         .get::<_, i32>(0)
         .into();
     assert_eq!(summaries, 2);
+    let (_, summaries) = admin.get(&format!("{url}job_host_summaries/")).await;
+    assert_eq!(summaries["results"][0]["host_name"], "localhost");
+    assert_eq!(summaries["results"][0]["ok"], 2);
+    let host = summaries["results"][0]["host"]
+        .as_i64()
+        .expect("the summary names the host");
+    let (_, host_events) = admin
+        .get(&format!(
+            "/api/v2/hosts/{host}/job_events/?event=runner_on_ok"
+        ))
+        .await;
+    assert_eq!(host_events["count"], 2, "{host_events}");
 
     // A failing task fails the job.
     let (status, body) = admin
@@ -219,4 +231,45 @@ async fn the_awx_cli_launches_and_monitors_a_job() {
         .await
         .expect("awx");
     assert!(String::from_utf8_lossy(&printed.stdout).contains("hello-rawx"));
+}
+
+#[tokio::test]
+async fn jobs_stranded_by_a_stop_are_failed_on_restart() {
+    let db = common::TestDb::create().await;
+    let redis = common::redis_url();
+    let env = [
+        ("RAWX_DATABASE_URL", db.url.as_str()),
+        ("RAWX_REDIS_URL", redis.as_str()),
+        ("RAWX_NODE_NAME", "reaper-node"),
+    ];
+    let mut server = common::Server::start(&env);
+    server.wait_ready(Duration::from_secs(60)).await;
+    assert!(server.terminate().success());
+    // As if the node had died while running a job.
+    let client = db.client().await;
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO unified_jobs (kind, name, status, started, controller_node, execution_node)
+             VALUES ('job', 'stranded', 'running', now(), 'reaper-node', 'reaper-node') RETURNING id",
+            &[],
+        )
+        .await
+        .expect("job")
+        .get(0);
+    client
+        .execute("INSERT INTO jobs (id) VALUES ($1)", &[&id])
+        .await
+        .expect("job row");
+    let mut server = common::Server::start(&env);
+    server.wait_ready(Duration::from_secs(60)).await;
+    let row = client
+        .query_one("SELECT status, job_explanation, event_processing_finished FROM unified_jobs WHERE id = $1", &[&id])
+        .await
+        .expect("job");
+    let (status, explanation, done): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (status.as_str(), explanation.as_str(), done),
+        ("failed", "Job reaped due to instance shutdown", true)
+    );
+    assert!(server.terminate().success());
 }

@@ -291,6 +291,24 @@ pub const SUBLISTS: &[SubList] = &[
         Relation::Owned { fk: "job" },
     ),
     sub(
+        "job",
+        "job_host_summaries",
+        "job_host_summary",
+        Relation::Owned { fk: "job" },
+    ),
+    sub(
+        "host",
+        "job_events",
+        "job_event",
+        Relation::Owned { fk: "host" },
+    ),
+    sub(
+        "host",
+        "job_host_summaries",
+        "job_host_summary",
+        Relation::Owned { fk: "host" },
+    ),
+    sub(
         "inventory",
         "instance_groups",
         "instance_group",

@@ -1,6 +1,7 @@
 //! Runs one job on this node: its private data dir, ansible-runner's
 //! streaming worker, its events to the CallbackReceiver, its outcome.
 
+use std::collections::HashMap;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -72,8 +73,8 @@ impl Executor {
         events::ensure_partition(&self.db, "job", spec.created).await?;
         let pdd = self.jobs_root.join(id.to_string());
         let prepared = self.private_data_dir(&spec, &pdd).await;
-        let kwargs = match prepared {
-            Ok(kwargs) => kwargs,
+        let (kwargs, host_ids) = match prepared {
+            Ok(prepared) => prepared,
             Err(err) => {
                 let _ = std::fs::remove_dir_all(&pdd);
                 return Err(err);
@@ -86,7 +87,7 @@ impl Executor {
             &pdd.join("project").display().to_string(),
         )
         .await?;
-        let result = self.stream(&spec, &pdd, kwargs).await;
+        let result = self.stream(&spec, &pdd, kwargs, &host_ids).await;
         // The data dir may hold secrets (credentials come next): never leave it.
         let _ = std::fs::remove_dir_all(&pdd);
         let (status, explanation, count, stats) = result?;
@@ -100,7 +101,7 @@ impl Executor {
         &self,
         spec: &JobSpec,
         pdd: &Path,
-    ) -> Result<Map<String, Value>, RunError> {
+    ) -> Result<(Map<String, Value>, HashMap<String, i64>), RunError> {
         let project = spec
             .project
             .ok_or_else(|| RunError::Setup("the job has no project".into()))?;
@@ -123,7 +124,7 @@ impl Executor {
         let inventory = spec
             .inventory
             .ok_or_else(|| RunError::Setup("the job has no inventory".into()))?;
-        let script = inventory_script(&self.db, inventory).await?;
+        let (script, host_ids) = inventory_script(&self.db, inventory).await?;
         write_private(&pdd.join("inventory/hosts"), script.as_bytes(), 0o700)?;
 
         let mut extra_vars = parse_vars(&spec.extra_vars).map_err(|e| setup("extra_vars", e))?;
@@ -176,7 +177,7 @@ impl Executor {
             json!({"JOB_ID": spec.id.to_string(), "INVENTORY_ID": inventory.to_string(),
                    "ANSIBLE_FORCE_COLOR": "True", "ANSIBLE_HOST_KEY_CHECKING": "False"}),
         );
-        Ok(kwargs)
+        Ok((kwargs, host_ids))
     }
 
     /// Runs the worker and hands its events over as they come; returns the
@@ -186,6 +187,7 @@ impl Executor {
         spec: &JobSpec,
         pdd: &Path,
         kwargs: Map<String, Value>,
+        host_ids: &HashMap<String, i64>,
     ) -> Result<(String, String, i64, HostStats), RunError> {
         let run_spec = RunSpec {
             private_data_dir: pdd.to_path_buf(),
@@ -216,7 +218,8 @@ impl Executor {
                         if event.event == "playbook_on_stats" {
                             stats = jobs::stats_from_event(&event.event_data);
                         }
-                        event.encode(spec.id, &created, None, &mut batch.rows);
+                        let host = host_ids.get(&event.host_name).copied();
+                        event.encode(spec.id, &created, host, &mut batch.rows);
                         batch.count += 1;
                         batch.last_counter = event.counter;
                         count += 1;
@@ -305,7 +308,10 @@ fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RunError> {
 
 /// The inventory as the executable script AWX gives a job: one JSON
 /// document with `all`, every group and `_meta.hostvars`.
-async fn inventory_script(db: &Db, inventory: i64) -> Result<String, RunError> {
+async fn inventory_script(
+    db: &Db,
+    inventory: i64,
+) -> Result<(String, HashMap<String, i64>), RunError> {
     let (hosts, groups, variables) = jobs::inventory(db, inventory).await?;
     let mut hostvars = Map::new();
     for (_, name, vars) in &hosts {
@@ -335,7 +341,10 @@ async fn inventory_script(db: &Db, inventory: i64) -> Result<String, RunError> {
     }
     document.insert("_meta".into(), json!({"hostvars": hostvars}));
     let json = Value::Object(document).to_string();
-    Ok(format!(
-        "#!/bin/sh\ncat <<'RAWX_INVENTORY_END'\n{json}\nRAWX_INVENTORY_END\n"
-    ))
+    let ids = hosts
+        .iter()
+        .map(|(id, name, _)| (name.clone(), *id))
+        .collect();
+    let script = format!("#!/bin/sh\ncat <<'RAWX_INVENTORY_END'\n{json}\nRAWX_INVENTORY_END\n");
+    Ok((script, ids))
 }

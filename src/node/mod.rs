@@ -123,6 +123,13 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         tracing::info!("loaded the Default organization and the demo objects");
     }
     let install_uuid = store::settings::install_uuid(&db).await?;
+    let reaped = store::jobs::reap(&db, &config.node_name()).await?;
+    if reaped > 0 {
+        tracing::warn!(
+            jobs = reaped,
+            "failed the jobs this node was running when it stopped"
+        );
+    }
     let node = NodeInfo {
         name: config.node_name(),
         role: config.role,

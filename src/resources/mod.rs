@@ -11,6 +11,7 @@ pub mod instances;
 pub mod inventories;
 pub mod inventory_sources;
 pub mod job_events;
+pub mod job_host_summaries;
 pub mod job_templates;
 pub mod jobs;
 pub mod labels;
@@ -29,6 +30,7 @@ pub const ALL: &[&Resource] = &[
     &instances::INSTANCE,
     &jobs::JOB,
     &job_events::JOB_EVENT,
+    &job_host_summaries::JOB_HOST_SUMMARY,
     &organizations::ORGANIZATION,
     &users::USER,
     &teams::TEAM,

@@ -14,6 +14,22 @@ pub struct Overrides {
     pub extra_vars: String,
 }
 
+/// Jobs this node controlled that were waiting or running when it stopped:
+/// nothing runs them now, so they fail with AWX's explanation.
+pub async fn reap(db: &Db, node: &str) -> Result<u64, StoreError> {
+    let conn = db.get().await?;
+    Ok(conn
+        .execute(
+            "UPDATE unified_jobs SET status = 'failed', failed = true, finished = now(),
+                    elapsed = extract(epoch FROM now() - coalesce(started, created)),
+                    job_explanation = 'Job reaped due to instance shutdown',
+                    event_processing_finished = true, modified = now()
+              WHERE controller_node = $1 AND status IN ('waiting', 'running')",
+            &[&node],
+        )
+        .await?)
+}
+
 /// Creates a pending job from template `template` for `user`; returns its
 /// id and creation time.
 pub async fn create_from_template(
