@@ -273,3 +273,62 @@ async fn jobs_stranded_by_a_stop_are_failed_on_restart() {
     );
     assert!(server.terminate().success());
 }
+
+#[tokio::test]
+async fn a_canceled_job_stops_and_leaves_no_process() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    // A sleep long enough to outlive the test, with a duration no other test uses.
+    let sleeping = "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 4817\n";
+    let template = template(&node, &admin, &[("sleep.yml", sleeping)]).await;
+    let launch_url = format!("{}launch/", template["url"].as_str().expect("url"));
+    let (_, launched) = admin.post(&launch_url, json!({})).await;
+    let url = launched["url"].as_str().expect("url").to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Wait until the task is really running.
+    loop {
+        let sleeping = std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .any(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " ").trim() == "sleep 4817");
+        if sleeping {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the task never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, can) = admin.get(&format!("{url}cancel/")).await;
+    assert_eq!(
+        (status.as_u16(), can["can_cancel"].clone()),
+        (200, json!(true))
+    );
+    let (status, _) = admin.post(&format!("{url}cancel/"), json!({})).await;
+    assert_eq!(status, 202);
+    let job = finished(&admin, &url).await;
+    assert_eq!(job["status"], "canceled", "{job}");
+    assert_eq!(job["failed"], true);
+    // Nothing of the run survives the cancel, forks included.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .any(|cmd| String::from_utf8_lossy(&cmd).contains("sleep 4817"));
+        if !left {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a process of the canceled run is still alive"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, can) = admin.get(&format!("{url}cancel/")).await;
+    assert_eq!(
+        (status.as_u16(), can["can_cancel"].clone()),
+        (200, json!(false))
+    );
+    assert_eq!(admin.post(&format!("{url}cancel/"), json!({})).await.0, 405);
+}

@@ -313,3 +313,61 @@ pub async fn stdout(
         }
     })
 }
+
+/// Whether the caller may cancel the job: its launcher, or whoever may
+/// change it (its template's admins).
+async fn may_cancel(
+    state: &State,
+    caller: &Caller,
+    job: &Map<String, Value>,
+) -> Result<bool, ApiError> {
+    if caller.is_superuser() {
+        return Ok(true);
+    }
+    if job
+        .get("launched_by")
+        .and_then(|l| l.get("id"))
+        .and_then(Value::as_i64)
+        == Some(caller.user.id)
+    {
+        return Ok(!caller.read_only);
+    }
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let allowed = rbac::can_change_each(&*conn, caller, &JOB, std::slice::from_ref(job)).await?;
+    Ok(allowed.first().copied().unwrap_or(false))
+}
+
+fn cancelable(job: &Map<String, Value>) -> bool {
+    matches!(
+        job.get("status").and_then(Value::as_str),
+        Some("new" | "pending" | "waiting" | "running")
+    )
+}
+
+/// `GET /api/v2/jobs/N/cancel/`: `{"can_cancel": bool}`.
+pub async fn can_cancel(
+    state: State,
+    path: Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let id = lookup::resolve(&state, &JOB, &path).await?;
+    let job = readable(&state, &caller, &JOB, id).await?;
+    Ok(HttpResponse::Ok().json(json!({"can_cancel": cancelable(&job)})))
+}
+
+/// `POST /api/v2/jobs/N/cancel/`: 202, or 405 when the job is over.
+pub async fn cancel(
+    state: State,
+    path: Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let id = lookup::resolve(&state, &JOB, &path).await?;
+    let job = readable(&state, &caller, &JOB, id).await?;
+    if !may_cancel(&state, &caller, &job).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    if !cancelable(&job) || !jobs::cancel(&state.db, id).await? {
+        return Err(ApiError::MethodNotAllowed("POST".into()));
+    }
+    Ok(HttpResponse::Accepted().finish())
+}

@@ -87,6 +87,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::method(actix_web::http::Method::OPTIONS).to(launch::options),
         )
         .route("/api/v2/jobs/{id}/stdout/", web::get().to(launch::stdout))
+        .route(
+            "/api/v2/jobs/{id}/cancel/",
+            web::get().to(launch::can_cancel),
+        )
+        .route("/api/v2/jobs/{id}/cancel/", web::post().to(launch::cancel))
         .route("/api/v2/settings/", web::get().to(settings::categories))
         .route(
             "/api/v2/settings/{slug}/",

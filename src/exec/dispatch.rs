@@ -80,13 +80,17 @@ impl Executor {
                 return Err(err);
             }
         };
-        jobs::mark_running(
+        if !jobs::mark_running(
             &self.db,
             id,
             &spec.playbook,
             &pdd.join("project").display().to_string(),
         )
-        .await?;
+        .await?
+        {
+            let _ = std::fs::remove_dir_all(&pdd);
+            return Ok(());
+        }
         let result = self.stream(&spec, &pdd, kwargs, &host_ids).await;
         // The data dir may hold secrets (credentials come next): never leave it.
         let _ = std::fs::remove_dir_all(&pdd);
@@ -211,7 +215,19 @@ impl Executor {
             rows: Vec::new(),
         };
         let mut ended = false;
-        while let Some(message) = run.messages.recv().await {
+        let mut cancel = CancelState::default();
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            let message = tokio::select! {
+                message = run.messages.recv() => message,
+                _ = tick.tick() => {
+                    cancel.step(&self.db, spec.id, run.child.id()).await;
+                    continue;
+                }
+            };
+            let Some(message) = message else {
+                break;
+            };
             match message {
                 Ok(RunnerMessage::Event(value)) => {
                     if let Some(event) = JobEvent::from_runner(&value) {
@@ -257,6 +273,11 @@ impl Executor {
         }
         self.hand_over(&mut batch).await?;
         let _ = run.child.wait().await;
+        if cancel.requested.is_some() {
+            // Whatever the worker said last, the run ends canceled.
+            status = "canceled".into();
+            explanation = String::new();
+        }
         let (status, explanation) = match status.as_str() {
             "timeout" => (
                 "failed".to_string(),
@@ -347,4 +368,50 @@ async fn inventory_script(
         .collect();
     let script = format!("#!/bin/sh\ncat <<'RAWX_INVENTORY_END'\n{json}\nRAWX_INVENTORY_END\n");
     Ok((script, ids))
+}
+
+/// How long a canceled run gets after each signal before the next one.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Cancelling a run: SIGINT to the whole process tree, then SIGTERM, then
+/// SIGKILL, each after a grace period; the tree is snapshotted when the
+/// cancel starts, before any parent dies and orphans its children.
+#[derive(Default)]
+struct CancelState {
+    requested: Option<std::time::Instant>,
+    tree: Vec<u32>,
+    stage: u8,
+}
+
+impl CancelState {
+    async fn step(&mut self, db: &Db, job: i64, worker: Option<u32>) {
+        use nix::sys::signal::Signal;
+        let Some(worker) = worker else {
+            return;
+        };
+        if self.requested.is_none() {
+            if !jobs::cancel_requested(db, job).await.unwrap_or(false) {
+                return;
+            }
+            self.requested = Some(std::time::Instant::now());
+            self.tree = super::runner::process_tree(worker);
+            super::runner::signal_all(&self.tree, Signal::SIGINT);
+            self.stage = 1;
+            return;
+        }
+        let since = self.requested.map(|at| at.elapsed()).unwrap_or_default();
+        // Forks that appeared since still belong to the run.
+        for pid in super::runner::process_tree(worker) {
+            if !self.tree.contains(&pid) {
+                self.tree.push(pid);
+            }
+        }
+        if self.stage == 1 && since >= CANCEL_GRACE {
+            super::runner::signal_all(&self.tree, Signal::SIGTERM);
+            self.stage = 2;
+        } else if self.stage == 2 && since >= CANCEL_GRACE * 2 {
+            super::runner::signal_all(&self.tree, Signal::SIGKILL);
+            self.stage = 3;
+        }
+    }
 }

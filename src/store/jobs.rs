@@ -231,22 +231,62 @@ pub async fn inventory(
     Ok((hosts, groups, vars))
 }
 
-/// Moves a job to `running`.
-pub async fn mark_running(db: &Db, id: i64, args: &str, cwd: &str) -> Result<(), StoreError> {
+/// Whether someone asked to cancel job `id`.
+pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, StoreError> {
     let conn = db.get().await?;
-    conn.execute(
-        "UPDATE unified_jobs SET status = 'running', started = now(), job_args = $2, job_cwd = $3, modified = now()
-          WHERE id = $1",
-        &[&id, &args, &cwd],
-    )
-    .await?;
+    let row = conn
+        .query_opt(
+            &conn
+                .prepared("SELECT cancel_flag FROM unified_jobs WHERE id = $1")
+                .await?,
+            &[&id],
+        )
+        .await?;
+    Ok(row.is_some_and(|row| row.get(0)))
+}
+
+/// Asks to cancel job `id`: a job not yet running is canceled at once; a
+/// running one is stopped by the node running it. Returns whether the job
+/// could be canceled.
+pub async fn cancel(db: &Db, id: i64) -> Result<bool, StoreError> {
+    let conn = db.get().await?;
+    let row = conn
+        .query_opt(
+            "UPDATE unified_jobs SET cancel_flag = true, canceled_on = now(),
+                    status = CASE WHEN status IN ('new', 'pending', 'waiting') THEN 'canceled' ELSE status END,
+                    failed = failed OR status IN ('new', 'pending', 'waiting'),
+                    finished = CASE WHEN status IN ('new', 'pending', 'waiting') THEN now() ELSE finished END,
+                    event_processing_finished = event_processing_finished OR status IN ('new', 'pending', 'waiting'),
+                    modified = now()
+              WHERE id = $1 AND status IN ('new', 'pending', 'waiting', 'running')
+             RETURNING id",
+            &[&id],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Moves a waiting job to `running`; false if it is no longer waiting.
+pub async fn mark_running(db: &Db, id: i64, args: &str, cwd: &str) -> Result<bool, StoreError> {
+    let conn = db.get().await?;
+    // Only a job still waiting starts: one canceled meanwhile stays canceled.
+    let started = conn
+        .execute(
+            "UPDATE unified_jobs SET status = 'running', started = now(), job_args = $2, job_cwd = $3, modified = now()
+              WHERE id = $1 AND status = 'waiting'",
+            &[&id, &args, &cwd],
+        )
+        .await?;
+    if started == 0 {
+        return Ok(false);
+    }
     conn.execute(
         "UPDATE unified_job_templates SET status = 'running'
           WHERE id = (SELECT unified_job_template_id FROM unified_jobs WHERE id = $1)",
         &[&id],
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Per-host counts from `playbook_on_stats`.
