@@ -332,3 +332,38 @@ async fn a_canceled_job_stops_and_leaves_no_process() {
     );
     assert_eq!(admin.post(&format!("{url}cancel/"), json!({})).await.0, 405);
 }
+
+#[tokio::test]
+async fn a_job_past_its_timeout_fails_and_leaves_no_process() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    let sleeping = "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 4818\n";
+    let template = template(&node, &admin, &[("sleep.yml", sleeping)]).await;
+    let template_url = template["url"].as_str().expect("url").to_string();
+    assert_eq!(
+        admin.patch(&template_url, json!({"timeout": 2})).await.0,
+        200
+    );
+    let (_, launched) = admin
+        .post(&format!("{template_url}launch/"), json!({}))
+        .await;
+    let job = finished(&admin, launched["url"].as_str().expect("url")).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["job_explanation"], "Job terminated due to timeout");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .any(|cmd| String::from_utf8_lossy(&cmd).contains("sleep 4818"));
+        if !left {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a process of the timed-out run is still alive"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -139,10 +139,8 @@ impl Executor {
             Value::Object(extra_vars).to_string().as_bytes(),
             0o600,
         )?;
+        // The timeout is not runner's job_timeout: see `CancelState`.
         let mut settings = Map::new();
-        if spec.timeout > 0 {
-            settings.insert("job_timeout".into(), Value::from(spec.timeout));
-        }
         settings.insert("suppress_ansible_output".into(), Value::Bool(true));
         write_private(
             &pdd.join("env/settings"),
@@ -215,7 +213,15 @@ impl Executor {
             rows: Vec::new(),
         };
         let mut ended = false;
-        let mut cancel = CancelState::default();
+        // rawx enforces the timeout itself, like a cancel, so the whole
+        // process tree goes (runner's own timeout misses setsid() forks).
+        let mut cancel = CancelState {
+            deadline: u64::try_from(spec.timeout)
+                .ok()
+                .filter(|t| *t > 0)
+                .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t)),
+            ..CancelState::default()
+        };
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
         loop {
             let message = tokio::select! {
@@ -273,7 +279,9 @@ impl Executor {
         }
         self.hand_over(&mut batch).await?;
         let _ = run.child.wait().await;
-        if cancel.requested.is_some() {
+        if cancel.timed_out {
+            status = "timeout".into();
+        } else if cancel.requested.is_some() {
             // Whatever the worker said last, the run ends canceled.
             status = "canceled".into();
             explanation = String::new();
@@ -378,6 +386,9 @@ const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// cancel starts, before any parent dies and orphans its children.
 #[derive(Default)]
 struct CancelState {
+    /// When the template's timeout runs out, if it has one.
+    deadline: Option<std::time::Instant>,
+    timed_out: bool,
     requested: Option<std::time::Instant>,
     tree: Vec<u32>,
     stage: u8,
@@ -390,7 +401,10 @@ impl CancelState {
             return;
         };
         if self.requested.is_none() {
-            if !jobs::cancel_requested(db, job).await.unwrap_or(false) {
+            self.timed_out = self
+                .deadline
+                .is_some_and(|at| std::time::Instant::now() >= at);
+            if !self.timed_out && !jobs::cancel_requested(db, job).await.unwrap_or(false) {
                 return;
             }
             self.requested = Some(std::time::Instant::now());
