@@ -47,6 +47,31 @@ async fn template(node: &Node, admin: &Api, playbooks: &[(&str, &str)]) -> Value
         .await
 }
 
+/// Whether a process whose command line contains `pattern` is alive.
+fn running(pattern: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|cmd| {
+            String::from_utf8_lossy(&cmd)
+                .replace('\0', " ")
+                .contains(pattern)
+        })
+}
+
+/// Waits (bounded) until no process matches `pattern`.
+async fn wait_gone(pattern: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running(pattern) {
+        assert!(
+            Instant::now() < deadline,
+            "a process of the {what} run is still alive"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Polls the job until its events are all stored (bounded).
 async fn finished(admin: &Api, url: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -286,15 +311,7 @@ async fn a_canceled_job_stops_and_leaves_no_process() {
     let url = launched["url"].as_str().expect("url").to_string();
     let deadline = Instant::now() + Duration::from_secs(60);
     // Wait until the task is really running.
-    loop {
-        let sleeping = std::fs::read_dir("/proc")
-            .expect("proc")
-            .flatten()
-            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .any(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " ").trim() == "sleep 4817");
-        if sleeping {
-            break;
-        }
+    while !running("sleep 4817") {
         assert!(Instant::now() < deadline, "the task never started");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -309,22 +326,7 @@ async fn a_canceled_job_stops_and_leaves_no_process() {
     assert_eq!(job["status"], "canceled", "{job}");
     assert_eq!(job["failed"], true);
     // Nothing of the run survives the cancel, forks included.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = std::fs::read_dir("/proc")
-            .expect("proc")
-            .flatten()
-            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .any(|cmd| String::from_utf8_lossy(&cmd).contains("sleep 4817"));
-        if !left {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a process of the canceled run is still alive"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_gone("sleep 4817", "canceled").await;
     let (status, can) = admin.get(&format!("{url}cancel/")).await;
     assert_eq!(
         (status.as_u16(), can["can_cancel"].clone()),
@@ -350,20 +352,5 @@ async fn a_job_past_its_timeout_fails_and_leaves_no_process() {
     let job = finished(&admin, launched["url"].as_str().expect("url")).await;
     assert_eq!(job["status"], "failed", "{job}");
     assert_eq!(job["job_explanation"], "Job terminated due to timeout");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = std::fs::read_dir("/proc")
-            .expect("proc")
-            .flatten()
-            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .any(|cmd| String::from_utf8_lossy(&cmd).contains("sleep 4818"));
-        if !left {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a process of the timed-out run is still alive"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_gone("sleep 4818", "timed-out").await;
 }

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::api::{Api, Auth};
 use common::{Server, TestDb, rawx, redis_url, run};
 use serde_json::Value;
 
@@ -136,47 +137,23 @@ async fn a_node_serves_ping_me_and_instances() {
         .expect("me");
     assert_eq!(res.status(), 401);
 
-    let instances: Value = get("/api/v2/instances/")
-        .basic_auth("admin", Some("changed"))
-        .send()
-        .await
-        .expect("instances")
-        .json()
-        .await
-        .expect("json");
+    let admin = Api {
+        base: server.base.clone(),
+        http: http.clone(),
+        auth: Auth::Basic("admin".into(), "changed".into()),
+    };
+    let (_, instances) = admin.get("/api/v2/instances/").await;
     assert_eq!(instances["count"], 1);
     let instance = &instances["results"][0];
     assert_eq!(instance["hostname"], server.node_name());
     assert_eq!(instance["node_type"], "hybrid");
     assert_eq!(instance["node_state"], "ready");
     let url = instance["url"].as_str().expect("url").to_string();
-    let detail = get(&url)
-        .basic_auth("admin", Some("changed"))
-        .send()
-        .await
-        .expect("detail");
-    assert_eq!(detail.status(), 200);
-    let missing = get("/api/v2/instances/999999/")
-        .basic_auth("admin", Some("changed"))
-        .send()
-        .await
-        .expect("missing");
-    assert_eq!(missing.status(), 404);
-    let bad_page = get("/api/v2/instances/?page=abc")
-        .basic_auth("admin", Some("changed"))
-        .send()
-        .await
-        .expect("bad page");
-    assert_eq!(bad_page.status(), 404);
+    assert_eq!(admin.get(&url).await.0, 200);
+    assert_eq!(admin.get("/api/v2/instances/999999/").await.0, 404);
+    assert_eq!(admin.get("/api/v2/instances/?page=abc").await.0, 404);
 
-    let config: Value = get("/api/v2/config/")
-        .basic_auth("admin", Some("changed"))
-        .send()
-        .await
-        .expect("config")
-        .json()
-        .await
-        .expect("json");
+    let (_, config) = admin.get("/api/v2/config/").await;
     assert_eq!(config["version"], "24.6.1");
 
     // Every actor answers its status message through the metrics endpoint.
