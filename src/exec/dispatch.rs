@@ -27,6 +27,8 @@ pub struct Executor {
     pub projects_root: PathBuf,
     pub venv: PathBuf,
     pub receiver: Supervised<CallbackReceiver>,
+    /// Decrypts the credentials' secrets for injection.
+    pub cipher: crate::crypto::fields::Cipher,
 }
 
 /// Why a run could not happen (the job ends as `error`, with this reason).
@@ -131,7 +133,11 @@ impl Executor {
         let (script, host_ids) = inventory_script(&self.db, inventory).await?;
         write_private(&pdd.join("inventory/hosts"), script.as_bytes(), 0o700)?;
 
+        let injection = super::credentials::inject(&self.db, &self.cipher, spec, pdd)
+            .await
+            .map_err(|e| setup("credentials", e))?;
         let mut extra_vars = parse_vars(&spec.extra_vars).map_err(|e| setup("extra_vars", e))?;
+        extra_vars.extend(injection.extra_vars.clone());
         extra_vars.insert("awx_job_id".into(), Value::from(spec.id));
         extra_vars.insert("tower_job_id".into(), Value::from(spec.id));
         write_private(
@@ -148,12 +154,12 @@ impl Executor {
             0o600,
         )?;
 
-        let mut cmdline = Vec::new();
+        let mut cmdline: Vec<String> = injection.cmdline.clone();
         if spec.job_type == "check" {
-            cmdline.push("--check");
+            cmdline.push("--check".into());
         }
         if spec.diff_mode {
-            cmdline.push("--diff");
+            cmdline.push("--diff".into());
         }
         let mut kwargs = Map::new();
         if !cmdline.is_empty() {
@@ -174,11 +180,16 @@ impl Executor {
         if !spec.skip_tags.is_empty() {
             kwargs.insert("skip_tags".into(), Value::String(spec.skip_tags.clone()));
         }
-        kwargs.insert(
-            "envvars".into(),
-            json!({"JOB_ID": spec.id.to_string(), "INVENTORY_ID": inventory.to_string(),
-                   "ANSIBLE_FORCE_COLOR": "True", "ANSIBLE_HOST_KEY_CHECKING": "False"}),
-        );
+        let mut envvars = injection.env.clone();
+        for (key, value) in [
+            ("JOB_ID", spec.id.to_string()),
+            ("INVENTORY_ID", inventory.to_string()),
+            ("ANSIBLE_FORCE_COLOR", "True".into()),
+            ("ANSIBLE_HOST_KEY_CHECKING", "False".into()),
+        ] {
+            envvars.insert(key.into(), Value::String(value));
+        }
+        kwargs.insert("envvars".into(), Value::Object(envvars));
         Ok((kwargs, host_ids))
     }
 

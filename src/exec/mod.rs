@@ -1,5 +1,6 @@
 //! Running jobs: ansible-runner's event stream and what rawx stores of it.
 
+pub mod credentials;
 pub mod dispatch;
 pub mod event;
 pub mod runner;

@@ -36,6 +36,7 @@ impl ActorHandles {
         node: &NodeInfo,
         db: &Db,
         data_dir: &Path,
+        cipher: crate::crypto::fields::Cipher,
     ) -> Result<Self, crate::crypto::random::RandomError> {
         let identity = NodeIdentity {
             hostname: node.name.clone(),
@@ -65,6 +66,7 @@ impl ActorHandles {
             projects_root: data_dir.join("projects"),
             venv: config.venv(),
             receiver: callback_receiver.clone(),
+            cipher,
         });
         let runner = Rc::clone(&executor);
         let dispatcher = supervise("dispatcher", move |incarnation| {

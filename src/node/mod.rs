@@ -134,7 +134,9 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         name: config.node_name(),
         role: config.role,
     };
-    let actors = actors::ActorHandles::start(&config, &node, &db, &data_dir)
+    let job_cipher = crate::crypto::fields::Cipher::new(&secret_key)
+        .map_err(|err| NodeError::Other(err.to_string()))?;
+    let actors = actors::ActorHandles::start(&config, &node, &db, &data_dir, job_cipher)
         .map_err(|err| NodeError::Other(err.to_string()))?;
     let state = Arc::new(AppState {
         db,
