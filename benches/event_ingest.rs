@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use actors::callback_receiver::{CallbackReceiver, EventRows, Flush, Ingest};
 use actors::supervise;
-use rawx::exec::event::JobEvent;
+use rawx::exec::event::{EventTable, JobEvent};
 use rawx::store::events::{PgEventStore, copy_job_events, ensure_partition};
 use serde_json::json;
 use tokio_postgres::NoTls;
@@ -66,9 +66,10 @@ fn main() {
                 let mut rows = Vec::new();
                 for c in counter..=last {
                     let event = JobEvent::from_runner(&runner_event(c)).expect("event");
-                    event.encode(job, &stamp, None, &mut rows);
+                    event.encode(EventTable::Job, job, &stamp, None, &mut rows);
                 }
                 messages.push(EventRows {
+                    table: EventTable::Job.name(),
                     job_id: job,
                     last_counter: last,
                     count: (last - counter + 1) as usize,

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use actors::callback_receiver::{CallbackReceiver, EventRows, Flush, Ingest};
 use actors::supervise;
 use common::TestDb;
-use rawx::exec::event::JobEvent;
+use rawx::exec::event::{EventTable, JobEvent};
 use rawx::store::events::{PgEventStore, ensure_partition};
 use serde_json::json;
 
@@ -20,13 +20,18 @@ fn rows(job_id: i64, created: &str, counters: std::ops::RangeInclusive<i64>) -> 
         let line = json!({"event": "runner_on_ok", "counter": counter, "uuid": format!("u{counter}"),
             "stdout": format!("ok: [host-{counter}]\r\n"), "start_line": counter, "end_line": counter + 1,
             "event_data": {"host": format!("host-{counter}"), "task": "ping", "res": {"changed": counter % 2 == 0}}});
-        JobEvent::from_runner(&line)
-            .expect("event")
-            .encode(job_id, created, None, &mut bytes);
+        JobEvent::from_runner(&line).expect("event").encode(
+            EventTable::Job,
+            job_id,
+            created,
+            None,
+            &mut bytes,
+        );
         count += 1;
         last = counter;
     }
     EventRows {
+        table: EventTable::Job.name(),
         job_id,
         last_counter: last,
         count,

@@ -26,6 +26,8 @@ const BATCH_DELAY: Duration = Duration::from_millis(25);
 /// Events of one job, encoded for the store, in counter order.
 #[derive(Debug, Clone)]
 pub struct EventRows {
+    /// Where the rows go (the store's name for the event table).
+    pub table: &'static str,
     /// The unified job the events belong to.
     pub job_id: i64,
     /// The highest counter among them.
@@ -100,12 +102,19 @@ impl CallbackReceiver {
         self.buffered_events = 0;
         self.oldest = None;
         let count: usize = batch.iter().map(|w| w.rows.count).sum();
-        let mut bytes = Vec::with_capacity(batch.iter().map(|w| w.rows.rows.len()).sum());
+        // One bulk write per table, all in one transaction.
+        let mut tables: Vec<(&'static str, Vec<u8>)> = Vec::new();
         for waiting in &batch {
-            bytes.extend_from_slice(&waiting.rows.rows);
+            if waiting.rows.rows.is_empty() {
+                continue;
+            }
+            match tables.iter_mut().find(|(t, _)| *t == waiting.rows.table) {
+                Some((_, bytes)) => bytes.extend_from_slice(&waiting.rows.rows),
+                None => tables.push((waiting.rows.table, waiting.rows.rows.clone())),
+            }
         }
         let store = Rc::clone(&self.store);
-        let write = async move { store.copy_events(bytes).await };
+        let write = async move { store.copy_events(tables).await };
         ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
             act.writing = false;
             match &result {
@@ -167,6 +176,7 @@ impl Handler<Flush> for CallbackReceiver {
         let (reply, answer) = oneshot::channel();
         self.buffer.push(Waiting {
             rows: EventRows {
+                table: "",
                 job_id: 0,
                 last_counter: 0,
                 count: 0,

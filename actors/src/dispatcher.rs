@@ -1,7 +1,7 @@
 //! Dispatcher: runs the jobs the TaskManager hands to this node, at most a
 //! fixed number at once; the rest wait in order.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
 
 use actix::{
@@ -27,6 +27,9 @@ pub struct Dispatcher {
     slots: usize,
     running: usize,
     queue: VecDeque<i64>,
+    /// Every job queued or running here: a job handed over twice runs once.
+    known: HashSet<i64>,
+    recovered: u64,
     finished: u64,
     failures: u64,
 }
@@ -40,6 +43,8 @@ impl Dispatcher {
             slots: slots.max(1),
             running: 0,
             queue: VecDeque::new(),
+            known: HashSet::new(),
+            recovered: 0,
             finished: 0,
             failures: 0,
         }
@@ -55,6 +60,7 @@ impl Dispatcher {
             let run = async move { runner.run(id).await };
             ctx.spawn(run.into_actor(self).map(move |result, act, ctx| {
                 act.running -= 1;
+                act.known.remove(&id);
                 act.finished += 1;
                 if let Err(err) = result {
                     act.failures += 1;
@@ -68,14 +74,38 @@ impl Dispatcher {
 
 impl Actor for Dispatcher {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Only a restart can have lost jobs; the node's start-up reaper
+        // covers a stop of the whole node.
+        if self.incarnation.restarts == 0 {
+            return;
+        }
+        let runner = Rc::clone(&self.runner);
+        let recover = async move { runner.recover().await };
+        ctx.spawn(recover.into_actor(self).map(|result, act, ctx| match result {
+            Ok(jobs) => {
+                for id in jobs {
+                    if act.known.insert(id) {
+                        act.recovered += 1;
+                        act.queue.push_back(id);
+                    }
+                }
+                act.start_next(ctx);
+            }
+            Err(err) => tracing::error!(error = %err, "cannot recover the jobs of the last incarnation"),
+        }));
+    }
 }
 
 impl Handler<Dispatch> for Dispatcher {
     type Result = ();
 
     fn handle(&mut self, Dispatch(id): Dispatch, ctx: &mut Context<Self>) {
-        self.queue.push_back(id);
-        self.start_next(ctx);
+        if self.known.insert(id) {
+            self.queue.push_back(id);
+            self.start_next(ctx);
+        }
     }
 }
 
@@ -98,6 +128,7 @@ impl Handler<GetStatus> for Dispatcher {
                 ("running", self.running as u64),
                 ("queued", self.queue.len() as u64),
                 ("finished", self.finished),
+                ("recovered", self.recovered),
                 ("failures", self.failures),
             ],
         })

@@ -40,8 +40,8 @@ pub trait HeartbeatStore {
 
 /// Where job events are stored.
 pub trait EventStore {
-    /// Writes encoded event rows in one transaction.
-    fn copy_events(&self, rows: Vec<u8>) -> PortFuture<'_, ()>;
+    /// Writes encoded event rows, per table, in one transaction.
+    fn copy_events(&self, tables: Vec<(&'static str, Vec<u8>)>) -> PortFuture<'_, ()>;
 }
 
 /// Where the TaskManager's scheduling decisions are made and recorded.
@@ -54,4 +54,7 @@ pub trait Scheduler {
 pub trait JobRunner {
     /// Runs job `id` and records its outcome.
     fn run(&self, id: i64) -> PortFuture<'_, ()>;
+    /// After a restart of the Dispatcher: ends the runs its previous
+    /// incarnation lost and returns the jobs handed to it that never started.
+    fn recover(&self) -> PortFuture<'_, Vec<i64>>;
 }

@@ -18,6 +18,7 @@ pub mod survey;
 pub mod system_config;
 pub mod time;
 pub mod tokens;
+pub mod unified_jobs;
 
 use std::sync::Arc;
 
@@ -86,18 +87,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v2/job_templates/{id}/launch/",
             web::method(actix_web::http::Method::OPTIONS).to(launch::options),
         )
-        .route("/api/v2/jobs/{id}/stdout/", web::get().to(launch::stdout))
         .route(
-            "/api/v2/jobs/{id}/cancel/",
-            web::get().to(launch::can_cancel),
+            "/api/v2/projects/{id}/inventories/",
+            web::get().to(projects::inventories),
         )
-        .route("/api/v2/jobs/{id}/cancel/", web::post().to(launch::cancel))
+        .route(
+            "/api/v2/projects/{id}/update/",
+            web::get().to(projects::can_update),
+        )
+        .route(
+            "/api/v2/projects/{id}/update/",
+            web::post().to(projects::update),
+        )
         .route("/api/v2/settings/", web::get().to(settings::categories))
         .route(
             "/api/v2/settings/{slug}/",
             web::get().to(settings::category),
         );
     relations::mount(cfg);
+    unified_jobs::mount(cfg);
     survey::mount(cfg);
     for declared in crate::resources::ALL {
         resource::mount(cfg, declared);

@@ -291,6 +291,20 @@ pub const SUBLISTS: &[SubList] = &[
         Relation::Owned { fk: "job" },
     ),
     sub(
+        "project",
+        "project_updates",
+        "project_update",
+        Relation::Children { fk: "project" },
+    ),
+    sub(
+        "project_update",
+        "events",
+        "project_update_event",
+        Relation::Owned {
+            fk: "project_update",
+        },
+    ),
+    sub(
         "job",
         "job_host_summaries",
         "job_host_summary",

@@ -1,20 +1,23 @@
-//! Runs one job on this node: its private data dir, ansible-runner's
-//! streaming worker, its events to the CallbackReceiver, its outcome.
+//! Runs one unified job on this node: its private data dir (prepared by
+//! the job's kind: `job`, `project_update`), ansible-runner's streaming
+//! worker, its events to the CallbackReceiver, its outcome.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use actors::Supervised;
 use actors::callback_receiver::{CallbackReceiver, EventRows, Ingest};
 use actors::ports::{JobRunner, PortError, PortFuture, Scheduler};
-use serde_json::{Map, Value, json};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
 
-use super::event::JobEvent;
+use super::event::{EventTable, JobEvent};
 use super::runner::{RunSpec, RunnerMessage, start};
-use crate::resource::validate::parse_vars;
-use crate::store::jobs::{self, HostStats, JobSpec};
-use crate::store::{Db, events};
+use crate::store::jobs::{self, HostStats};
+use crate::store::{Db, events, project_updates, schedule};
 
 /// Events sent to the CallbackReceiver at once, at most.
 const EVENTS_PER_MESSAGE: usize = 200;
@@ -29,23 +32,59 @@ pub struct Executor {
     pub receiver: Supervised<CallbackReceiver>,
     /// Decrypts the credentials' secrets for injection.
     pub cipher: crate::crypto::fields::Cipher,
+    /// Asks the TaskManager for a pass (set once it exists): a finished
+    /// run may unblock others.
+    pub wake: OnceCell<Rc<dyn Fn()>>,
 }
 
 /// Why a run could not happen (the job ends as `error`, with this reason).
 #[derive(Debug, thiserror::Error)]
-enum RunError {
+pub enum RunError {
     #[error("{0}")]
     Setup(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
 
+/// A run's private data dir, ready for the worker.
+pub(super) struct Prepared {
+    pub created: DateTime<Utc>,
+    pub playbook: String,
+    pub kwargs: Map<String, Value>,
+    /// Inventory host names to host ids, for the events.
+    pub host_ids: HashMap<String, i64>,
+    /// Seconds the run may take (0: no limit).
+    pub timeout: i32,
+    /// Set for a project update: what to record after it.
+    pub project_update: Option<ProjectUpdateRun>,
+}
+
+/// The project a project update refreshes, and where its cache is.
+pub(super) struct ProjectUpdateRun {
+    pub project: i64,
+    pub cache: PathBuf,
+}
+
+/// How a run ended.
+struct Outcome {
+    status: String,
+    explanation: String,
+    events: i64,
+    stats: HostStats,
+    /// The commit a project update reported (`scm_version`).
+    scm_version: Option<String>,
+}
+
 impl Scheduler for Executor {
     fn schedule(&self) -> PortFuture<'_, Vec<i64>> {
         Box::pin(async move {
-            jobs::schedule(&self.db, &self.node, 100)
+            let pass = schedule::run(&self.db, &self.node)
                 .await
-                .map_err(|err| PortError(err.to_string()))
+                .map_err(|err| PortError(err.to_string()))?;
+            if !pass.failed.is_empty() {
+                tracing::info!(jobs = ?pass.failed, "failed jobs whose dependency failed");
+            }
+            Ok(pass.started)
         })
     }
 }
@@ -53,29 +92,56 @@ impl Scheduler for Executor {
 impl JobRunner for Executor {
     fn run(&self, id: i64) -> PortFuture<'_, ()> {
         Box::pin(async move {
-            let outcome = self.run_job(id).await;
+            let outcome = self.run_unit(id).await;
             if let Err(err) = &outcome {
                 // A system failure is `error` with the reason, never a silent stall.
                 let _ = jobs::finish(&self.db, id, "error", &err.to_string(), 0, &Vec::new()).await;
             }
+            if let Some(wake) = self.wake.get() {
+                wake();
+            }
             outcome.map_err(|err| PortError(err.to_string()))
+        })
+    }
+
+    fn recover(&self) -> PortFuture<'_, Vec<i64>> {
+        Box::pin(async move {
+            jobs::recover(&self.db, &self.node)
+                .await
+                .map_err(|err| PortError(err.to_string()))
         })
     }
 }
 
-fn setup(what: &str, err: impl std::fmt::Display) -> RunError {
+pub(super) fn setup(what: &str, err: impl std::fmt::Display) -> RunError {
     RunError::Setup(format!("{what}: {err}"))
 }
 
+/// A fresh private data dir with `env/` and `inventory/`, readable by this
+/// user only.
+pub(super) fn prepare_dirs(pdd: &Path) -> Result<(), RunError> {
+    let _ = std::fs::remove_dir_all(pdd);
+    for dir in ["env", "inventory"] {
+        std::fs::create_dir_all(pdd.join(dir)).map_err(|e| setup("private data dir", e))?;
+    }
+    std::fs::set_permissions(pdd, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| setup("private data dir", e))
+}
+
 impl Executor {
-    async fn run_job(&self, id: i64) -> Result<(), RunError> {
-        let spec = jobs::spec(&self.db, id)
+    async fn run_unit(&self, id: i64) -> Result<(), RunError> {
+        let (kind, created) = jobs::kind_of(&self.db, id)
             .await?
             .ok_or_else(|| RunError::Setup("the job is gone".into()))?;
-        events::ensure_partition(&self.db, "job", spec.created).await?;
+        let table = EventTable::of_kind(&kind)
+            .ok_or_else(|| RunError::Setup(format!("rawx does not run {kind} jobs")))?;
+        events::ensure_partition(&self.db, &kind, created).await?;
         let pdd = self.jobs_root.join(id.to_string());
-        let prepared = self.private_data_dir(&spec, &pdd).await;
-        let (kwargs, host_ids) = match prepared {
+        let prepared = match kind.as_str() {
+            "project_update" => self.prepare_update(id, &pdd).await,
+            _ => self.prepare_job(id, &pdd).await,
+        };
+        let prepared = match prepared {
             Ok(prepared) => prepared,
             Err(err) => {
                 let _ = std::fs::remove_dir_all(&pdd);
@@ -85,7 +151,7 @@ impl Executor {
         if !jobs::mark_running(
             &self.db,
             id,
-            &spec.playbook,
+            &prepared.playbook,
             &pdd.join("project").display().to_string(),
         )
         .await?
@@ -93,132 +159,64 @@ impl Executor {
             let _ = std::fs::remove_dir_all(&pdd);
             return Ok(());
         }
-        let result = self.stream(&spec, &pdd, kwargs, &host_ids).await;
-        // The data dir may hold secrets (credentials come next): never leave it.
+        let result = self.stream(id, table, &prepared, &pdd).await;
+        // The data dir may hold secrets: never leave it.
         let _ = std::fs::remove_dir_all(&pdd);
-        let (status, explanation, count, stats) = result?;
-        jobs::finish(&self.db, id, &status, &explanation, count, &stats).await?;
-        Ok(())
-    }
-
-    /// Writes `project/` (a link to the project's files), `inventory/hosts`
-    /// and `env/`; returns the runner's kwargs.
-    async fn private_data_dir(
-        &self,
-        spec: &JobSpec,
-        pdd: &Path,
-    ) -> Result<(Map<String, Value>, HashMap<String, i64>), RunError> {
-        let project = spec
-            .project
-            .ok_or_else(|| RunError::Setup("the job has no project".into()))?;
-        let source = crate::scm::project_dir(
-            &self.projects_root,
-            project,
-            &spec.scm_type,
-            &spec.local_path,
+        let outcome = result?;
+        if let Some(update) = &prepared.project_update
+            && outcome.status == "successful"
+        {
+            let revision = match &outcome.scm_version {
+                Some(revision) => revision.clone(),
+                None => crate::scm::git::head(&update.cache)
+                    .await
+                    .map_err(|e| setup("project", e))?,
+            };
+            let playbooks = crate::scm::playbooks(&self.projects_root, update.project, "git", "")
+                .unwrap_or_default();
+            project_updates::record_revision(&self.db, id, update.project, &revision, &playbooks)
+                .await?;
+        }
+        jobs::finish(
+            &self.db,
+            id,
+            &outcome.status,
+            &outcome.explanation,
+            outcome.events,
+            &outcome.stats,
         )
-        .ok_or_else(|| RunError::Setup("the project's files are not on this node".into()))?;
-        let _ = std::fs::remove_dir_all(pdd);
-        for dir in ["env", "inventory"] {
-            std::fs::create_dir_all(pdd.join(dir)).map_err(|e| setup("private data dir", e))?;
-        }
-        std::fs::set_permissions(pdd, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| setup("private data dir", e))?;
-        std::os::unix::fs::symlink(&source, pdd.join("project"))
-            .map_err(|e| setup("project", e))?;
-
-        let inventory = spec
-            .inventory
-            .ok_or_else(|| RunError::Setup("the job has no inventory".into()))?;
-        let (script, host_ids) = inventory_script(&self.db, inventory).await?;
-        write_private(&pdd.join("inventory/hosts"), script.as_bytes(), 0o700)?;
-
-        let injection = super::credentials::inject(&self.db, &self.cipher, spec, pdd)
-            .await
-            .map_err(|e| setup("credentials", e))?;
-        let mut extra_vars = parse_vars(&spec.extra_vars).map_err(|e| setup("extra_vars", e))?;
-        extra_vars.extend(injection.extra_vars.clone());
-        extra_vars.insert("awx_job_id".into(), Value::from(spec.id));
-        extra_vars.insert("tower_job_id".into(), Value::from(spec.id));
-        write_private(
-            &pdd.join("env/extravars"),
-            Value::Object(extra_vars).to_string().as_bytes(),
-            0o600,
-        )?;
-        // The timeout is not runner's job_timeout: see `CancelState`.
-        let mut settings = Map::new();
-        settings.insert("suppress_ansible_output".into(), Value::Bool(true));
-        write_private(
-            &pdd.join("env/settings"),
-            Value::Object(settings).to_string().as_bytes(),
-            0o600,
-        )?;
-
-        let mut cmdline: Vec<String> = injection.cmdline.clone();
-        if spec.job_type == "check" {
-            cmdline.push("--check".into());
-        }
-        if spec.diff_mode {
-            cmdline.push("--diff".into());
-        }
-        let mut kwargs = Map::new();
-        if !cmdline.is_empty() {
-            kwargs.insert("cmdline".into(), Value::String(cmdline.join(" ")));
-        }
-        if !spec.limit.is_empty() {
-            kwargs.insert("limit".into(), Value::String(spec.limit.clone()));
-        }
-        if spec.forks > 0 {
-            kwargs.insert("forks".into(), Value::from(spec.forks));
-        }
-        if spec.verbosity > 0 {
-            kwargs.insert("verbosity".into(), Value::from(spec.verbosity));
-        }
-        if !spec.job_tags.is_empty() {
-            kwargs.insert("tags".into(), Value::String(spec.job_tags.clone()));
-        }
-        if !spec.skip_tags.is_empty() {
-            kwargs.insert("skip_tags".into(), Value::String(spec.skip_tags.clone()));
-        }
-        let mut envvars = injection.env.clone();
-        for (key, value) in [
-            ("JOB_ID", spec.id.to_string()),
-            ("INVENTORY_ID", inventory.to_string()),
-            ("ANSIBLE_FORCE_COLOR", "True".into()),
-            ("ANSIBLE_HOST_KEY_CHECKING", "False".into()),
-        ] {
-            envvars.insert(key.into(), Value::String(value));
-        }
-        kwargs.insert("envvars".into(), Value::Object(envvars));
-        Ok((kwargs, host_ids))
+        .await?;
+        Ok(())
     }
 
     /// Runs the worker and hands its events over as they come; returns the
     /// final status, its explanation, the event count and the host stats.
     async fn stream(
         &self,
-        spec: &JobSpec,
+        id: i64,
+        table: EventTable,
+        prepared: &Prepared,
         pdd: &Path,
-        kwargs: Map<String, Value>,
-        host_ids: &HashMap<String, i64>,
-    ) -> Result<(String, String, i64, HostStats), RunError> {
+    ) -> Result<Outcome, RunError> {
         let run_spec = RunSpec {
             private_data_dir: pdd.to_path_buf(),
-            ident: spec.id.to_string(),
-            playbook: spec.playbook.clone(),
-            kwargs,
+            ident: id.to_string(),
+            playbook: prepared.playbook.clone(),
+            kwargs: prepared.kwargs.clone(),
             venv: self.venv.clone(),
         };
         let mut run = start(&run_spec)
             .await
             .map_err(|e| setup("ansible-runner", e))?;
-        let created = spec.created.to_rfc3339();
+        let created = prepared.created.to_rfc3339();
         let mut status = String::from("error");
         let mut explanation = String::new();
         let mut count = 0i64;
         let mut stats = Vec::new();
+        let mut scm_version = None;
         let mut batch = EventRows {
-            job_id: spec.id,
+            table: table.name(),
+            job_id: id,
             last_counter: 0,
             count: 0,
             rows: Vec::new(),
@@ -227,7 +225,7 @@ impl Executor {
         // rawx enforces the timeout itself, like a cancel, so the whole
         // process tree goes (runner's own timeout misses setsid() forks).
         let mut cancel = CancelState {
-            deadline: u64::try_from(spec.timeout)
+            deadline: u64::try_from(prepared.timeout)
                 .ok()
                 .filter(|t| *t > 0)
                 .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t)),
@@ -238,7 +236,7 @@ impl Executor {
             let message = tokio::select! {
                 message = run.messages.recv() => message,
                 _ = tick.tick() => {
-                    cancel.step(&self.db, spec.id, run.child.id()).await;
+                    cancel.step(&self.db, id, run.child.id()).await;
                     continue;
                 }
             };
@@ -248,11 +246,18 @@ impl Executor {
             match message {
                 Ok(RunnerMessage::Event(value)) => {
                     if let Some(event) = JobEvent::from_runner(&value) {
-                        if event.event == "playbook_on_stats" {
+                        if event.event == "playbook_on_stats" && prepared.project_update.is_none() {
                             stats = jobs::stats_from_event(&event.event_data);
                         }
-                        let host = host_ids.get(&event.host_name).copied();
-                        event.encode(spec.id, &created, host, &mut batch.rows);
+                        if let Some(version) = event
+                            .event_data
+                            .pointer("/res/ansible_facts/scm_version")
+                            .and_then(Value::as_str)
+                        {
+                            scm_version = Some(version.to_string());
+                        }
+                        let host = prepared.host_ids.get(&event.host_name).copied();
+                        event.encode(table, id, &created, host, &mut batch.rows);
                         batch.count += 1;
                         batch.last_counter = event.counter;
                         count += 1;
@@ -308,7 +313,13 @@ impl Executor {
                 format!("ansible-runner ended with status {other}"),
             ),
         };
-        Ok((status, explanation, count, stats))
+        Ok(Outcome {
+            status,
+            explanation,
+            events: count,
+            stats,
+            scm_version,
+        })
     }
 
     /// Sends the batch and waits until it is committed.
@@ -319,6 +330,7 @@ impl Executor {
         let rows = std::mem::replace(
             batch,
             EventRows {
+                table: batch.table,
                 job_id: batch.job_id,
                 last_counter: batch.last_counter,
                 count: 0,
@@ -333,7 +345,7 @@ impl Executor {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RunError> {
+pub(super) fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RunError> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -344,49 +356,6 @@ fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RunError> {
         .map_err(|e| setup(&path.display().to_string(), e))?;
     file.write_all(bytes)
         .map_err(|e| setup(&path.display().to_string(), e))
-}
-
-/// The inventory as the executable script AWX gives a job: one JSON
-/// document with `all`, every group and `_meta.hostvars`.
-async fn inventory_script(
-    db: &Db,
-    inventory: i64,
-) -> Result<(String, HashMap<String, i64>), RunError> {
-    let (hosts, groups, variables) = jobs::inventory(db, inventory).await?;
-    let mut hostvars = Map::new();
-    for (_, name, vars) in &hosts {
-        hostvars.insert(
-            name.clone(),
-            Value::Object(parse_vars(vars).unwrap_or_default()),
-        );
-    }
-    let grouped: std::collections::HashSet<&String> =
-        groups.iter().flat_map(|g| g.2.iter()).collect();
-    let ungrouped: Vec<&String> = hosts
-        .iter()
-        .map(|h| &h.1)
-        .filter(|h| !grouped.contains(h))
-        .collect();
-    let mut document = Map::new();
-    document.insert(
-        "all".into(),
-        json!({"hosts": ungrouped, "children": groups.iter().map(|g| &g.0).collect::<Vec<_>>(),
-               "vars": parse_vars(&variables).unwrap_or_default()}),
-    );
-    for (name, vars, members, children) in &groups {
-        document.insert(
-            name.clone(),
-            json!({"hosts": members, "children": children, "vars": parse_vars(vars).unwrap_or_default()}),
-        );
-    }
-    document.insert("_meta".into(), json!({"hostvars": hostvars}));
-    let json = Value::Object(document).to_string();
-    let ids = hosts
-        .iter()
-        .map(|(id, name, _)| (name.clone(), *id))
-        .collect();
-    let script = format!("#!/bin/sh\ncat <<'RAWX_INVENTORY_END'\n{json}\nRAWX_INVENTORY_END\n");
-    Ok((script, ids))
 }
 
 /// How long a canceled run gets after each signal before the next one.

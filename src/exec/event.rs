@@ -15,9 +15,62 @@ const FAILING: [&str; 6] = [
 ];
 
 /// The columns a job event row fills, in COPY order.
-pub const COLUMNS: &str = "job_id, job_created, created, event, counter, event_data, failed, changed, \
-                           uuid, parent_uuid, host_id, host_name, playbook, play, role, task, stdout, \
-                           start_line, end_line, verbosity";
+/// The table a kind of unified job keeps its events in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventTable {
+    Job,
+    ProjectUpdate,
+}
+
+impl EventTable {
+    /// The table's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventTable::Job => "job_events",
+            EventTable::ProjectUpdate => "project_update_events",
+        }
+    }
+
+    /// The table whose name is `name`.
+    pub fn from_name(name: &str) -> Option<EventTable> {
+        [EventTable::Job, EventTable::ProjectUpdate]
+            .into_iter()
+            .find(|t| t.name() == name)
+    }
+
+    /// The table of a unified job kind's events.
+    pub fn of_kind(kind: &str) -> Option<EventTable> {
+        match kind {
+            "job" => Some(EventTable::Job),
+            "project_update" => Some(EventTable::ProjectUpdate),
+            _ => None,
+        }
+    }
+
+    /// The column naming the event's unified job.
+    pub fn job_column(self) -> &'static str {
+        match self {
+            EventTable::Job => "job_id",
+            EventTable::ProjectUpdate => "project_update_id",
+        }
+    }
+
+    /// The COPY column list, in `JobEvent::encode`'s order.
+    pub fn columns(self) -> &'static str {
+        match self {
+            EventTable::Job => {
+                "job_id, job_created, created, event, counter, event_data, failed, changed, \
+                 uuid, parent_uuid, host_id, host_name, playbook, play, role, task, stdout, \
+                 start_line, end_line, verbosity"
+            }
+            // No parent_uuid or host in AWX's project update events.
+            EventTable::ProjectUpdate => {
+                "project_update_id, job_created, created, event, counter, event_data, failed, changed, \
+                 uuid, host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity"
+            }
+        }
+    }
+}
 
 /// One event, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,8 +165,15 @@ impl JobEvent {
         })
     }
 
-    /// Appends this event as one COPY text-format row (see `COLUMNS`).
-    pub fn encode(&self, job_id: i64, job_created: &str, host_id: Option<i64>, out: &mut Vec<u8>) {
+    /// Appends this event as one COPY text-format row (see `EventTable::columns`).
+    pub fn encode(
+        &self,
+        table: EventTable,
+        job_id: i64,
+        job_created: &str,
+        host_id: Option<i64>,
+        out: &mut Vec<u8>,
+    ) {
         let created = if self.created.is_empty() {
             job_created
         } else {
@@ -134,14 +194,16 @@ impl JobEvent {
         flag(self.failed, out);
         out.push(b'\t');
         flag(self.changed, out);
-        for value in [&self.uuid, &self.parent_uuid] {
-            out.push(b'\t');
-            escape(value, out);
-        }
         out.push(b'\t');
-        match host_id {
-            Some(id) => number(id, out),
-            None => out.extend_from_slice(b"\\N"),
+        escape(&self.uuid, out);
+        if table == EventTable::Job {
+            out.push(b'\t');
+            escape(&self.parent_uuid, out);
+            out.push(b'\t');
+            match host_id {
+                Some(id) => number(id, out),
+                None => out.extend_from_slice(b"\\N"),
+            }
         }
         for value in [
             &self.host_name,
@@ -206,7 +268,7 @@ mod tests {
             "stdout": "a\tb\r\nc\\d\u{0}"}))
         .expect("event");
         let mut out = Vec::new();
-        event.encode(5, "2026-01-01T00:00:00Z", None, &mut out);
+        event.encode(EventTable::Job, 5, "2026-01-01T00:00:00Z", None, &mut out);
         let line = String::from_utf8(out).expect("utf8");
         assert_eq!(line.matches('\t').count(), 19);
         assert!(line.contains("a\\tb\\r\\nc\\\\d\t"));

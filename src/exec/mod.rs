@@ -3,4 +3,6 @@
 pub mod credentials;
 pub mod dispatch;
 pub mod event;
+mod job;
+mod project_update;
 pub mod runner;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use actors::callback_receiver::CallbackReceiver;
 use actors::dispatcher::{Dispatch, Dispatcher};
 use actors::heartbeat::{Heartbeat, NodeIdentity};
-use actors::task_manager::TaskManager;
+use actors::task_manager::{TaskManager, Wake};
 use actors::{ActorStatus, GetStatus, Supervised, supervise};
 
 use super::NodeInfo;
@@ -17,8 +17,10 @@ use crate::store::Db;
 use crate::store::events::PgEventStore;
 use crate::store::heartbeat::PgHeartbeatStore;
 
-/// Jobs a node runs at once; the rest wait in the Dispatcher's queue.
-const RUN_SLOTS: usize = 4;
+/// Runs a node's Dispatcher carries at once, at most: a bound against
+/// runaway, not the limit that matters (the TaskManager starts only what
+/// the instance's capacity allows, as AWX does).
+const RUN_SLOTS: usize = 256;
 
 /// The supervised actors of a control or hybrid node.
 #[derive(Clone)]
@@ -67,6 +69,7 @@ impl ActorHandles {
             venv: config.venv(),
             receiver: callback_receiver.clone(),
             cipher,
+            wake: std::cell::OnceCell::new(),
         });
         let runner = Rc::clone(&executor);
         let dispatcher = supervise("dispatcher", move |incarnation| {
@@ -74,9 +77,15 @@ impl ActorHandles {
         });
         let to_dispatcher = dispatcher.clone();
         let dispatch: Rc<dyn Fn(i64)> = Rc::new(move |id| to_dispatcher.do_send(Dispatch(id)));
+        let waker = Rc::clone(&executor);
         let task_manager = supervise("task_manager", move |incarnation| {
             TaskManager::new(incarnation, executor.clone(), dispatch.clone())
         });
+        let to_task_manager = task_manager.clone();
+        // The executor only holds the handle: no cycle of Rc's between them.
+        let _ = waker
+            .wake
+            .set(Rc::new(move || to_task_manager.do_send(Wake)));
         Ok(ActorHandles {
             heartbeat,
             task_manager,

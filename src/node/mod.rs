@@ -1,6 +1,7 @@
 //! A node: resolves its services, migrates, starts its actors and serves the API.
 
 pub mod actors;
+mod listen;
 pub mod preload;
 pub mod probe;
 pub mod services;
@@ -111,6 +112,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     let cipher = crate::crypto::fields::Cipher::new(&secret_key)
         .map_err(|err| NodeError::Other(err.to_string()))?;
     let (db_config, _postgres) = services::open_database(&config, &data_dir).await?;
+    let listen_config = db_config.clone();
     let db = store::connect(db_config, POOL_SIZE).await?;
     let applied = store::migrate::run(&db).await?;
     if !applied.applied.is_empty() {
@@ -138,6 +140,10 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         .map_err(|err| NodeError::Other(err.to_string()))?;
     let actors = actors::ActorHandles::start(&config, &node, &db, &data_dir, job_cipher)
         .map_err(|err| NodeError::Other(err.to_string()))?;
+    actix::spawn(listen::wake_on_notify(
+        listen_config,
+        actors.task_manager.clone(),
+    ));
     let state = Arc::new(AppState {
         db,
         node: node.clone(),

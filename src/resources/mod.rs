@@ -16,6 +16,8 @@ pub mod job_templates;
 pub mod jobs;
 pub mod labels;
 pub mod organizations;
+pub mod project_update_events;
+pub mod project_updates;
 pub mod projects;
 pub mod teams;
 pub mod tokens;
@@ -41,6 +43,8 @@ pub const ALL: &[&Resource] = &[
     &labels::LABEL,
     &instance_groups::INSTANCE_GROUP,
     &projects::PROJECT,
+    &project_updates::PROJECT_UPDATE,
+    &project_update_events::PROJECT_UPDATE_EVENT,
     &inventories::INVENTORY,
     &hosts::HOST,
     &groups::GROUP,

@@ -1,6 +1,8 @@
 //! Project files: where a project's checkout lives and which of its files
 //! are playbooks.
 
+pub mod git;
+
 use std::path::{Path, PathBuf};
 
 /// Directories that hold parts of playbooks, never playbooks (AWX skips them too).
@@ -26,9 +28,15 @@ pub fn project_dir(root: &Path, project: i64, scm_type: &str, local_path: &str) 
         }
         root.join(local_path)
     } else {
-        root.join(format!("_{project}"))
+        cache_dir(root, project)
     };
     dir.is_dir().then_some(dir)
+}
+
+/// Where an SCM project's checkout (its cache, which project updates
+/// refresh and jobs copy from) lives.
+pub fn cache_dir(root: &Path, project: i64) -> PathBuf {
+    root.join(format!("_{project}"))
 }
 
 /// The playbooks of a project, relative to its directory and sorted; `None`
@@ -39,14 +47,44 @@ pub fn playbooks(
     scm_type: &str,
     local_path: &str,
 ) -> Option<Vec<String>> {
+    files(root, project, scm_type, local_path, &|path, name| {
+        (name.ends_with(".yml") || name.ends_with(".yaml")) && could_be_playbook(path)
+    })
+}
+
+/// The files of a project that could be inventories (AWX's
+/// `inventory_files`, offered as an SCM inventory source's `source_path`).
+pub fn inventory_files(
+    root: &Path,
+    project: i64,
+    scm_type: &str,
+    local_path: &str,
+) -> Option<Vec<String>> {
+    files(root, project, scm_type, local_path, &could_be_inventory)
+}
+
+/// The files `keep` accepts, relative to the project's directory, sorted.
+fn files(
+    root: &Path,
+    project: i64,
+    scm_type: &str,
+    local_path: &str,
+    keep: &dyn Fn(&Path, &str) -> bool,
+) -> Option<Vec<String>> {
     let dir = project_dir(root, project, scm_type, local_path)?;
     let mut found = Vec::new();
-    walk(&dir, &dir, 0, &mut found);
+    walk(&dir, &dir, 0, &mut found, keep);
     found.sort();
     Some(found)
 }
 
-fn walk(base: &Path, dir: &Path, depth: usize, found: &mut Vec<String>) {
+fn walk(
+    base: &Path,
+    dir: &Path,
+    depth: usize,
+    found: &mut Vec<String>,
+    keep: &dyn Fn(&Path, &str) -> bool,
+) {
     // Deep trees are vendored content, not playbooks; stop before a symlink loop could matter.
     if depth > 8 {
         return;
@@ -65,10 +103,9 @@ fn walk(base: &Path, dir: &Path, depth: usize, found: &mut Vec<String>) {
         };
         if kind.is_dir() {
             if !NOT_PLAYBOOK_DIRS.contains(&name.as_str()) {
-                walk(base, &path, depth + 1, found);
+                walk(base, &path, depth + 1, found, keep);
             }
-        } else if (name.ends_with(".yml") || name.ends_with(".yaml"))
-            && could_be_playbook(&path)
+        } else if keep(&path, &name)
             && let Ok(relative) = path.strip_prefix(base)
         {
             found.push(relative.to_string_lossy().into_owned());
@@ -94,6 +131,53 @@ fn could_be_playbook(path: &Path) -> bool {
     })
 }
 
+/// An inventory is a YAML or JSON mapping (static hosts or a plugin's
+/// configuration), an INI file, or an executable script; playbooks,
+/// `ansible.cfg` and files of other kinds are not.
+fn could_be_inventory(path: &Path, name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    if name == "ansible.cfg" || name.starts_with("requirements.") {
+        return false;
+    }
+    let extension = Path::new(name).extension().and_then(|e| e.to_str());
+    match extension {
+        Some("yml" | "yaml" | "json") => {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                return false;
+            };
+            matches!(
+                serde_yaml_ng::from_str::<serde_json::Value>(&text),
+                Ok(serde_json::Value::Object(_))
+            )
+        }
+        Some("ini") => true,
+        None => {
+            let executable = std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false);
+            executable || looks_like_ini(path)
+        }
+        Some(_) => false,
+    }
+}
+
+/// An INI inventory's first meaningful line is a `[section]` or a host.
+fn looks_like_ini(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    text.lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with(';'))
+        .is_some_and(|line| {
+            (line.starts_with('[') && line.ends_with(']'))
+                || line
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|host| !host.contains(':') || host.contains('='))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -114,8 +198,12 @@ mod tests {
             "- name: x\n  debug: {}\n",
         )
         .expect("write");
+        std::fs::write(project.join("hosts"), "[web]\nweb1 a=1\n").expect("write");
+        std::fs::write(project.join("README.md"), "# hi\n").expect("write");
         let found = super::playbooks(root.path(), 1, "", "demo").expect("known");
         assert_eq!(found, ["site.yml", "sub/more.yaml"]);
+        let inventories = super::inventory_files(root.path(), 1, "", "demo").expect("known");
+        assert_eq!(inventories, ["hosts", "vars.yml"]);
         assert!(super::playbooks(root.path(), 1, "", "").is_none());
     }
 }

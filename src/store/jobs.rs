@@ -30,6 +30,30 @@ pub async fn reap(db: &Db, node: &str) -> Result<u64, StoreError> {
         .await?)
 }
 
+/// After the Dispatcher restarted: the runs it lost fail as AWX's reaper
+/// fails them, and the jobs waiting for it are returned to be run.
+pub async fn recover(db: &Db, node: &str) -> Result<Vec<i64>, StoreError> {
+    let conn = db.get().await?;
+    conn.execute(
+        "UPDATE unified_jobs SET status = 'failed', failed = true, finished = now(),
+                elapsed = extract(epoch FROM now() - coalesce(started, created)),
+                job_explanation = 'Task was marked as running but was not present in the job queue, so it has been marked as failed.',
+                event_processing_finished = true, modified = now()
+          WHERE controller_node = $1 AND status = 'running'",
+        &[&node],
+    )
+    .await?;
+    Ok(conn
+        .query(
+            "SELECT id FROM unified_jobs WHERE controller_node = $1 AND status = 'waiting' ORDER BY id",
+            &[&node],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 /// Creates a pending job from template `template` for `user`; returns its
 /// id and creation time.
 pub async fn create_from_template(
@@ -50,7 +74,11 @@ pub async fn create_from_template(
                                            execution_environment_id, launch_type, launched_by_id, status,
                                            task_impact, created_by, modified_by)
                  SELECT 'job', t.name, t.description, t.id, t.organization_id, t.execution_environment_id,
-                        'manual', $2, 'pending', 1 + CASE WHEN t.forks > 0 THEN t.forks ELSE 5 END, $2, $2 FROM t
+                        'manual', $2, 'pending',
+                        -- AWX's task impact: the forks that can be busy at once, plus one.
+                        1 + least(CASE WHEN t.forks > 0 THEN t.forks ELSE 5 END,
+                                  (SELECT count(*) FROM hosts h WHERE h.inventory_id = coalesce($3, t.inventory_id))),
+                        $2, $2 FROM t
                  RETURNING id, created
              )
              INSERT INTO jobs (id, job_template_id, inventory_id, project_id, job_type, playbook, scm_branch,
@@ -79,50 +107,11 @@ pub async fn create_from_template(
         &[&id, &template],
     )
     .await?;
-    tx.commit().await?;
-    Ok((id, created))
-}
-
-/// One scheduling pass, on the cluster's leader only: pending jobs whose
-/// template is not already running (unless it allows simultaneous runs)
-/// move to `waiting` on `node`. Returns the jobs moved.
-pub async fn schedule(db: &Db, node: &str, limit: i64) -> Result<Vec<i64>, StoreError> {
-    let mut conn = db.get().await?;
-    let tx = conn.transaction().await?;
-    // The advisory lock makes one TaskManager the leader for this pass.
-    let leader: bool = tx
-        .query_one("SELECT pg_try_advisory_xact_lock(7268647801)", &[])
-        .await?
-        .get(0);
-    if !leader {
-        return Ok(Vec::new());
-    }
-    let rows = tx
-        .query(
-            "WITH candidates AS (
-                 SELECT u.id, j.job_template_id, j.allow_simultaneous
-                   FROM unified_jobs u JOIN jobs j ON j.id = u.id
-                  WHERE u.status = 'pending'
-                  ORDER BY u.id
-                  LIMIT $2
-                    FOR UPDATE OF u SKIP LOCKED
-             ), ranked AS (
-                 SELECT c.id, c.allow_simultaneous,
-                        row_number() OVER (PARTITION BY c.job_template_id ORDER BY c.id) AS place,
-                        EXISTS (SELECT 1 FROM jobs r JOIN unified_jobs ru ON ru.id = r.id
-                                 WHERE r.job_template_id = c.job_template_id
-                                   AND ru.status IN ('waiting', 'running')) AS busy
-                   FROM candidates c
-             )
-             UPDATE unified_jobs u SET status = 'waiting', execution_node = $1, controller_node = $1, modified = now()
-               FROM ranked
-              WHERE u.id = ranked.id AND (ranked.allow_simultaneous OR (NOT ranked.busy AND ranked.place = 1))
-             RETURNING u.id",
-            &[&node, &limit],
-        )
+    // Every TaskManager of the cluster hears of it once this commits.
+    tx.execute("SELECT pg_notify($1, '')", &[&super::schedule::CHANNEL])
         .await?;
     tx.commit().await?;
-    Ok(rows.iter().map(|row| row.get(0)).collect())
+    Ok((id, created))
 }
 
 /// What the dispatcher needs to run a job.
@@ -145,6 +134,8 @@ pub struct JobSpec {
     pub extra_vars: String,
     pub template_extra_vars: String,
     pub diff_mode: bool,
+    /// `--become` on the command line.
+    pub become_enabled: bool,
 }
 
 /// The job's run settings.
@@ -154,7 +145,7 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
         .query_opt(
             "SELECT u.id, u.created, j.playbook, j.inventory_id, j.project_id, coalesce(p.scm_type, ''),
                     coalesce(p.local_path, ''), j.\"limit\", j.forks, j.verbosity, j.job_tags, j.skip_tags,
-                    j.job_type, j.timeout, j.extra_vars, coalesce(t.extra_vars, ''), j.diff_mode
+                    j.job_type, j.timeout, j.extra_vars, coalesce(t.extra_vars, ''), j.diff_mode, j.become_enabled
                FROM unified_jobs u JOIN jobs j ON j.id = u.id
                LEFT JOIN projects p ON p.id = j.project_id
                LEFT JOIN job_templates t ON t.id = j.job_template_id
@@ -180,6 +171,7 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
         extra_vars: r.get(14),
         template_extra_vars: r.get(15),
         diff_mode: r.get(16),
+        become_enabled: r.get(17),
     }))
 }
 
@@ -354,26 +346,6 @@ pub async fn finish(
     Ok(())
 }
 
-/// The job's stdout: every event's text in line order.
-pub async fn stdout(db: &Db, id: i64) -> Result<String, StoreError> {
-    let conn = db.get().await?;
-    let rows = conn
-        .query(
-            "SELECT stdout FROM job_events WHERE job_id = $1 AND stdout <> '' ORDER BY start_line, counter",
-            &[&id],
-        )
-        .await?;
-    let mut out = String::new();
-    for row in rows {
-        let text: String = row.get(0);
-        out.push_str(&text);
-        if !text.ends_with('\n') {
-            out.push_str("\r\n");
-        }
-    }
-    Ok(out)
-}
-
 /// Per-host counts of a `playbook_on_stats` event's data.
 pub fn stats_from_event(data: &Value) -> HostStats {
     let keys = [
@@ -412,4 +384,16 @@ pub fn stats_from_event(data: &Value) -> HostStats {
             (host, counts, failed)
         })
         .collect()
+}
+
+/// A unified job's kind and creation time.
+pub async fn kind_of(db: &Db, id: i64) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    let conn = db.get().await?;
+    Ok(conn
+        .query_opt(
+            "SELECT kind, created FROM unified_jobs WHERE id = $1",
+            &[&id],
+        )
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
 }

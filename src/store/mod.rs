@@ -9,7 +9,9 @@ pub mod instances;
 pub mod jobs;
 pub mod migrate;
 pub mod pool;
+pub mod project_updates;
 pub mod resource;
+pub mod schedule;
 pub mod settings;
 pub mod users;
 

@@ -186,4 +186,33 @@ impl Api {
             })
             .collect()
     }
+
+    /// Polls a unified job until its events are all stored (bounded) and
+    /// returns it.
+    pub async fn finished(&self, url: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            let (status, job) = self.get(url).await;
+            assert_eq!(status, 200, "{job}");
+            if job["event_processing_finished"] == true {
+                return job;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "did not finish: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The text at `url` (a stdout endpoint).
+    pub async fn text(&self, url: &str) -> String {
+        let response = self
+            .request(Method::GET, url)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "GET {url}");
+        response.text().await.expect("text")
+    }
 }

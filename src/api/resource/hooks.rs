@@ -95,7 +95,7 @@ pub async fn before_delete(
     resource: &Resource,
     existing: &Map<String, Value>,
 ) -> Result<(), ApiError> {
-    if resource.type_name == "job"
+    if matches!(resource.type_name, "job" | "project_update")
         && matches!(
             existing.get("status").and_then(Value::as_str),
             Some("new" | "pending" | "waiting" | "running")
@@ -207,6 +207,15 @@ pub async fn after_create(
     // admin; organization-owned objects inherit admins from the organization.
     if resource.type_name == "credential" {
         grant_owner(client, id, values).await?;
+    }
+    // AWX updates an SCM project as soon as it is created.
+    if resource.type_name == "project"
+        && values
+            .get("scm_type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| !t.is_empty())
+    {
+        crate::store::project_updates::create(client, id, Some(caller.user.id), "manual").await?;
     }
     let orphan_admin = resource
         .roles

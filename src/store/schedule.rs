@@ -1,0 +1,399 @@
+//! The TaskManager's pass: which pending unified jobs start now, and the
+//! project updates they need first. One leader per cluster (an advisory
+//! lock); the decisions are made in Rust over one snapshot of the pending
+//! jobs, and written back in a handful of statements, so a pass stays fast
+//! however many jobs wait.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Transaction;
+
+use super::{Db, StoreError};
+
+/// The channel a TaskManager listens on: whoever creates pending work
+/// notifies it, in the same transaction.
+pub const CHANNEL: &str = "rawx_task_manager";
+
+/// The lock that makes one TaskManager the leader of a pass.
+const LEADER_LOCK: i64 = 7268647801;
+
+/// What a pass decided.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// Unified jobs moved to `waiting` on this node, in launch order.
+    pub started: Vec<i64>,
+    /// Jobs failed because a job they depended on failed.
+    pub failed: Vec<i64>,
+    /// Project updates created as dependencies.
+    pub created: Vec<i64>,
+    /// False when another node held the leader lock.
+    pub leader: bool,
+}
+
+/// One pending unified job, as the pass sees it.
+#[derive(Debug)]
+struct Pending {
+    id: i64,
+    kind: String,
+    impact: i32,
+    dependencies_processed: bool,
+    template: Option<i64>,
+    allow_simultaneous: bool,
+    project: Option<i64>,
+    /// The job's project's SCM type (empty: manual).
+    scm_type: String,
+    update_on_launch: bool,
+    cache_timeout: i32,
+}
+
+/// One scheduling pass for `node`.
+pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
+    let mut conn = db.get().await?;
+    let tx = conn.transaction().await?;
+    let leader: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&LEADER_LOCK])
+        .await?
+        .get(0);
+    if !leader {
+        return Ok(Pass::default());
+    }
+    let mut pass = Pass {
+        leader: true,
+        ..Pass::default()
+    };
+    let mut pending = pending(&tx).await?;
+    if pending.is_empty() {
+        tx.commit().await?;
+        return Ok(pass);
+    }
+    let created = create_dependencies(&tx, &pending).await?;
+    if !created.is_empty() {
+        pass.created = created;
+        // The new updates are candidates of this same pass.
+        pending = self::pending(&tx).await?;
+    }
+    let dependencies = dependency_states(&tx).await?;
+    let mut failed = Vec::new();
+    let mut blocked_by_dependency = HashSet::new();
+    for (job, states) in &dependencies {
+        if let Some((kind, name, id)) = states.iter().find_map(|d| d.failed.clone()) {
+            failed.push((
+                *job,
+                format!(
+                    "Previous Task Failed: {{\"job_type\": \"{kind}\", \"job_name\": \"{name}\", \"job_id\": \"{id}\"}}"
+                ),
+            ));
+        } else if states.iter().any(|d| !d.successful) {
+            blocked_by_dependency.insert(*job);
+        }
+    }
+    for (job, explanation) in &failed {
+        tx.execute(
+            "UPDATE unified_jobs SET status = 'failed', failed = true, finished = now(), job_explanation = $2,
+                    event_processing_finished = true, modified = now()
+              WHERE id = $1 AND status = 'pending'",
+            &[job, explanation],
+        )
+        .await?;
+        pass.failed.push(*job);
+    }
+    let failed: HashSet<i64> = failed.into_iter().map(|(id, _)| id).collect();
+
+    let active = Active::load(&tx, node).await?;
+    let mut busy_templates = active.templates;
+    let mut updating_projects = active.updating_projects;
+    let mut consumed = active.consumed;
+    let mut running_here = active.running;
+    let capacity = active.capacity;
+    // A disabled instance starts nothing.
+    let pending = if capacity < 0 { Vec::new() } else { pending };
+    for job in &pending {
+        if failed.contains(&job.id) || blocked_by_dependency.contains(&job.id) {
+            continue;
+        }
+        let Some(project) = job.project else {
+            // A job without a project fails when it runs, with the reason.
+            if job.kind == "job" && try_fit(job, capacity, &mut consumed, &mut running_here) {
+                pass.started.push(job.id);
+            }
+            continue;
+        };
+        match job.kind.as_str() {
+            "project_update" => {
+                if updating_projects.contains(&project) {
+                    continue;
+                }
+                if try_fit(job, capacity, &mut consumed, &mut running_here) {
+                    updating_projects.insert(project);
+                    pass.started.push(job.id);
+                }
+            }
+            _ => {
+                // A job waits while its project is being updated, and while
+                // its template runs unless it allows simultaneous runs.
+                if updating_projects.contains(&project) {
+                    continue;
+                }
+                if let Some(template) = job.template
+                    && !job.allow_simultaneous
+                    && busy_templates.contains(&template)
+                {
+                    continue;
+                }
+                if try_fit(job, capacity, &mut consumed, &mut running_here) {
+                    if let Some(template) = job.template {
+                        busy_templates.insert(template);
+                    }
+                    pass.started.push(job.id);
+                }
+            }
+        }
+    }
+    if !pass.started.is_empty() {
+        tx.execute(
+            "UPDATE unified_jobs SET status = 'waiting', execution_node = $1, controller_node = $1, modified = now()
+              WHERE id = ANY($2) AND status = 'pending'",
+            &[&node, &pass.started],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(pass)
+}
+
+/// Whether `job` fits in what is left of this node's capacity; one job
+/// always runs on an idle node, however large (as AWX does).
+fn try_fit(job: &Pending, capacity: i64, consumed: &mut i64, running: &mut i64) -> bool {
+    let impact = i64::from(job.impact.max(0));
+    if *running > 0 && *consumed + impact > capacity {
+        return false;
+    }
+    *consumed += impact;
+    *running += 1;
+    true
+}
+
+async fn pending(tx: &Transaction<'_>) -> Result<Vec<Pending>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT u.id, u.kind, u.task_impact, u.dependencies_processed, j.job_template_id,
+                    coalesce(j.allow_simultaneous, false), coalesce(j.project_id, pu.project_id),
+                    coalesce(p.scm_type, ''), coalesce(p.scm_update_on_launch, false),
+                    coalesce(p.scm_update_cache_timeout, 0)
+               FROM unified_jobs u
+               LEFT JOIN jobs j ON j.id = u.id
+               LEFT JOIN project_updates pu ON pu.id = u.id
+               LEFT JOIN projects p ON p.id = j.project_id
+              WHERE u.status = 'pending' AND u.kind IN ('job', 'project_update')
+              ORDER BY u.id
+                FOR UPDATE OF u SKIP LOCKED",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Pending {
+            id: r.get(0),
+            kind: r.get(1),
+            impact: r.get(2),
+            dependencies_processed: r.get(3),
+            template: r.get(4),
+            allow_simultaneous: r.get(5),
+            project: r.get(6),
+            scm_type: r.get(7),
+            update_on_launch: r.get(8),
+            cache_timeout: r.get(9),
+        })
+        .collect())
+}
+
+/// Gives each new job the project update it needs: an update already on
+/// its way, or a new one when the project updates on launch and its last
+/// successful update is older than the cache timeout (or it never had one).
+async fn create_dependencies(
+    tx: &Transaction<'_>,
+    pending: &[Pending],
+) -> Result<Vec<i64>, StoreError> {
+    let new: Vec<&Pending> = pending
+        .iter()
+        .filter(|j| j.kind == "job" && !j.dependencies_processed)
+        .collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let projects: Vec<i64> = new
+        .iter()
+        .filter(|j| !j.scm_type.is_empty())
+        .filter_map(|j| j.project)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut state: HashMap<i64, (Option<i64>, Option<DateTime<Utc>>)> = HashMap::new();
+    if !projects.is_empty() {
+        for row in tx
+            .query(
+                "SELECT p.id,
+                        (SELECT pu.id FROM project_updates pu JOIN unified_jobs u ON u.id = pu.id
+                          WHERE pu.project_id = p.id AND pu.job_type = 'check'
+                            AND u.status IN ('pending', 'waiting', 'running')
+                          ORDER BY u.id DESC LIMIT 1),
+                        (SELECT max(u.finished) FROM project_updates pu JOIN unified_jobs u ON u.id = pu.id
+                          WHERE pu.project_id = p.id AND pu.job_type = 'check' AND u.status = 'successful')
+                   FROM projects p WHERE p.id = ANY($1)",
+                &[&projects],
+            )
+            .await?
+        {
+            state.insert(row.get(0), (row.get(1), row.get(2)));
+        }
+    }
+    let now = Utc::now();
+    let mut created = Vec::new();
+    let mut links: Vec<(i64, i64)> = Vec::new();
+    for job in &new {
+        let Some(project) = job.project.filter(|_| !job.scm_type.is_empty()) else {
+            continue;
+        };
+        let Some((active, last_ok)) = state.get_mut(&project) else {
+            continue;
+        };
+        let stale = match last_ok {
+            None => true,
+            Some(at) => {
+                job.update_on_launch
+                    && (job.cache_timeout == 0
+                        || *at + chrono::Duration::seconds(i64::from(job.cache_timeout)) < now)
+            }
+        };
+        let update = match active {
+            Some(update) => *update,
+            None if stale => {
+                let update =
+                    super::project_updates::create(tx, project, None, "dependency").await?;
+                created.push(update);
+                *active = Some(update);
+                update
+            }
+            None => continue,
+        };
+        links.push((job.id, update));
+    }
+    for (job, update) in &links {
+        tx.execute(
+            "INSERT INTO unified_job_dependencies (job_id, depends_on_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[job, update],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE jobs SET project_update_id = $2 WHERE id = $1",
+            &[job, update],
+        )
+        .await?;
+    }
+    let ids: Vec<i64> = new.iter().map(|j| j.id).collect();
+    tx.execute(
+        "UPDATE unified_jobs SET dependencies_processed = true WHERE id = ANY($1)",
+        &[&ids],
+    )
+    .await?;
+    Ok(created)
+}
+
+/// One dependency of a pending job.
+struct DependencyState {
+    successful: bool,
+    /// Kind, name and id of a dependency that ended badly.
+    failed: Option<(String, String, i64)>,
+}
+
+/// The dependencies of every pending job, with how far each has got.
+async fn dependency_states(
+    tx: &Transaction<'_>,
+) -> Result<HashMap<i64, Vec<DependencyState>>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT d.job_id, dep.id, dep.kind, dep.name, dep.status
+               FROM unified_job_dependencies d
+               JOIN unified_jobs u ON u.id = d.job_id
+               JOIN unified_jobs dep ON dep.id = d.depends_on_id
+              WHERE u.status = 'pending'",
+            &[],
+        )
+        .await?;
+    let mut states: HashMap<i64, Vec<DependencyState>> = HashMap::new();
+    for row in rows {
+        let status: String = row.get(4);
+        let failed = matches!(status.as_str(), "failed" | "error" | "canceled")
+            .then(|| (row.get(2), row.get(3), row.get(1)));
+        states.entry(row.get(0)).or_default().push(DependencyState {
+            successful: status == "successful",
+            failed,
+        });
+    }
+    Ok(states)
+}
+
+/// What is already running, and this node's capacity.
+struct Active {
+    templates: HashSet<i64>,
+    updating_projects: HashSet<i64>,
+    consumed: i64,
+    running: i64,
+    capacity: i64,
+}
+
+impl Active {
+    async fn load(tx: &Transaction<'_>, node: &str) -> Result<Active, StoreError> {
+        let rows = tx
+            .query(
+                "SELECT u.kind, coalesce(j.job_template_id, 0), coalesce(pu.project_id, 0), u.task_impact,
+                        u.execution_node = $1
+                   FROM unified_jobs u
+                   LEFT JOIN jobs j ON j.id = u.id
+                   LEFT JOIN project_updates pu ON pu.id = u.id
+                  WHERE u.status IN ('waiting', 'running')",
+                &[&node],
+            )
+            .await?;
+        let mut active = Active {
+            templates: HashSet::new(),
+            updating_projects: HashSet::new(),
+            consumed: 0,
+            running: 0,
+            capacity: 0,
+        };
+        for row in rows {
+            let kind: String = row.get(0);
+            match kind.as_str() {
+                "job" => {
+                    active.templates.insert(row.get(1));
+                }
+                "project_update" => {
+                    active.updating_projects.insert(row.get(2));
+                }
+                _ => {}
+            }
+            if row.get::<_, bool>(4) {
+                active.consumed += i64::from(row.get::<_, i32>(3));
+                active.running += 1;
+            }
+        }
+        // Computed here rather than read from `capacity`, so a changed
+        // adjustment or a disabled instance counts at once, not at the next beat.
+        active.capacity = tx
+            .query_opt(
+                "SELECT CASE WHEN enabled THEN
+                            (least(cpu_capacity, mem_capacity)
+                             + (greatest(cpu_capacity, mem_capacity) - least(cpu_capacity, mem_capacity))
+                               * capacity_adjustment)::int8
+                        ELSE -1 END
+                   FROM instances WHERE hostname = $1",
+                &[&node],
+            )
+            .await?
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        Ok(active)
+    }
+}
