@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod pagination;
 pub mod ping;
 pub mod projects;
+pub mod prompts;
 pub mod relations;
 pub mod resource;
 pub mod root;
@@ -86,6 +87,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v2/job_templates/{id}/launch/",
             web::method(actix_web::http::Method::OPTIONS).to(launch::options),
+        )
+        .route(
+            "/api/v2/jobs/{id}/relaunch/",
+            web::get().to(launch::describe_relaunch),
+        )
+        .route(
+            "/api/v2/jobs/{id}/relaunch/",
+            web::post().to(launch::relaunch),
         )
         .route(
             "/api/v2/projects/{id}/inventories/",

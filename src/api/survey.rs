@@ -351,8 +351,176 @@ pub fn questions(spec: &Value) -> Vec<Map<String, Value>> {
         .unwrap_or_default()
 }
 
+/// Checks the survey's answers in `vars` (answers and defaults merged) the
+/// way AWX does; returns AWX's messages, empty when all is well.
+pub fn check_answers(questions: &[Map<String, Value>], vars: &Map<String, Value>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for question in questions {
+        let Some(name) = question.get("variable").and_then(Value::as_str) else {
+            continue;
+        };
+        let kind = question
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("text");
+        let required = question
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let value = match vars.get(name) {
+            None | Some(Value::Null) => {
+                if required {
+                    errors.push(format!("'{name}' value missing"));
+                }
+                continue;
+            }
+            Some(Value::String(text)) if text.is_empty() && !required => continue,
+            Some(value) => value,
+        };
+        let shown = match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let bound = |key: &str| question.get(key).and_then(as_f64);
+        match kind {
+            "text" | "textarea" | "password" => {
+                let Value::String(text) = value else {
+                    errors.push(format!(
+                        "Value {shown} for '{name}' expected to be a string."
+                    ));
+                    continue;
+                };
+                // An unchanged password keeps its (encrypted) default.
+                if kind == "password" && text == "$encrypted$" {
+                    continue;
+                }
+                let length = text.chars().count() as f64;
+                if let Some(min) = bound("min")
+                    && length < min
+                {
+                    errors.push(format!(
+                        "'{name}' value {shown} is too small (length is {length} must be at least {min})."
+                    ));
+                }
+                if let Some(max) = bound("max")
+                    && length > max
+                {
+                    errors.push(format!(
+                        "'{name}' value {shown} is too large (must be no more than {max})."
+                    ));
+                }
+            }
+            "integer" | "float" => {
+                let number = match (kind, value) {
+                    ("integer", Value::Number(n)) if n.is_i64() || n.is_u64() => n.as_f64(),
+                    ("float", Value::Number(n)) => n.as_f64(),
+                    _ => None,
+                };
+                let Some(number) = number else {
+                    errors.push(if kind == "integer" {
+                        format!("Value {shown} for '{name}' expected to be an integer.")
+                    } else {
+                        format!("Value {shown} for '{name}' expected to be a numeric type.")
+                    });
+                    continue;
+                };
+                if let Some(min) = bound("min")
+                    && number < min
+                {
+                    errors.push(format!(
+                        "'{name}' value {shown} is too small (must be at least {min})."
+                    ));
+                }
+                if let Some(max) = bound("max")
+                    && number > max
+                {
+                    errors.push(format!(
+                        "'{name}' value {shown} is too large (must be no more than {max})."
+                    ));
+                }
+            }
+            "multiplechoice" => {
+                let choices = choices_of(question);
+                if !value
+                    .as_str()
+                    .is_some_and(|v| choices.iter().any(|c| c == v))
+                {
+                    errors.push(format!(
+                        "Value {shown} for '{name}' expected to be one of {choices:?}."
+                    ));
+                }
+            }
+            "multiselect" => {
+                let choices = choices_of(question);
+                let Value::Array(picked) = value else {
+                    errors.push(format!("'{name}' value is expected to be a list."));
+                    continue;
+                };
+                for item in picked {
+                    if !item
+                        .as_str()
+                        .is_some_and(|v| choices.iter().any(|c| c == v))
+                    {
+                        errors.push(format!(
+                            "Value {item} for '{name}' expected to be one of {choices:?}."
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn answers_are_checked_as_awx_checks_them() {
+        let questions = super::questions(&json!({"spec": [
+            {"variable": "name", "type": "text", "required": true, "min": 2, "max": 5},
+            {"variable": "count", "type": "integer", "min": 1, "max": 3},
+            {"variable": "ratio", "type": "float"},
+            {"variable": "size", "type": "multiplechoice", "choices": ["s", "m"]},
+            {"variable": "tags", "type": "multiselect", "choices": "a\nb"},
+            {"variable": "secret", "type": "password", "required": true}
+        ]}));
+        let vars = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        assert!(
+            super::check_answers(
+                &questions,
+                &vars(json!({"name": "ok", "secret": "$encrypted$",
+            "count": 2, "ratio": 0.5, "size": "m", "tags": ["a"]}))
+            )
+            .is_empty()
+        );
+        let errors = super::check_answers(
+            &questions,
+            &vars(json!({"name": "x", "count": "2",
+            "ratio": "a", "size": "xl", "tags": "a"})),
+        );
+        assert_eq!(errors.len(), 6, "{errors:?}");
+        assert!(errors.contains(&"'secret' value missing".to_string()));
+        assert!(errors[0].starts_with("'name' value x is too small"));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e == "Value 2 for 'count' expected to be an integer.")
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e == "'tags' value is expected to be a list.")
+        );
+        let errors = super::check_answers(
+            &questions,
+            &vars(json!({"name": "toolong", "secret": "s", "count": 9})),
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
     #[test]
     fn question_types_are_awx_s() {
         assert!(super::TYPES.contains(&"multiselect"));

@@ -30,6 +30,20 @@ impl Executor {
             .await
             .map_err(|e| setup("credentials", e))?;
         let mut extra_vars = parse_vars(&spec.extra_vars).map_err(|e| setup("extra_vars", e))?;
+        // Survey passwords are kept encrypted until the run needs them.
+        if let Value::Object(passwords) = &spec.survey_passwords {
+            for (name, stored) in passwords {
+                let plain = stored
+                    .as_str()
+                    .ok_or_else(|| RunError::Setup(format!("survey password {name} is not stored")))
+                    .and_then(|s| {
+                        self.cipher
+                            .decrypt(&format!("survey:{name}"), s)
+                            .map_err(|e| setup(&format!("survey password {name}"), e))
+                    })?;
+                extra_vars.insert(name.clone(), Value::String(plain));
+            }
+        }
         extra_vars.extend(injection.extra_vars.clone());
         extra_vars.insert("awx_job_id".into(), Value::from(spec.id));
         extra_vars.insert("tower_job_id".into(), Value::from(spec.id));

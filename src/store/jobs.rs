@@ -5,13 +5,31 @@ use serde_json::Value;
 
 use super::{Db, StoreError};
 
-/// What a launch may change on the template's values.
+/// What a launch (or a relaunch) sets instead of the template's values.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub inventory: Option<i64>,
     pub limit: Option<String>,
-    /// The merged extra variables, as JSON text.
+    /// The merged extra variables, as JSON text (survey passwords shown
+    /// as `$encrypted$`).
     pub extra_vars: String,
+    /// Survey password answers, encrypted, by variable.
+    pub survey_passwords: serde_json::Map<String, Value>,
+    pub job_type: Option<String>,
+    pub job_tags: Option<String>,
+    pub skip_tags: Option<String>,
+    pub verbosity: Option<i32>,
+    pub diff_mode: Option<bool>,
+    pub scm_branch: Option<String>,
+    pub forks: Option<i32>,
+    pub timeout: Option<i32>,
+    pub job_slice_count: Option<i32>,
+    pub execution_environment: Option<i64>,
+    pub credentials: Option<Vec<i64>>,
+    pub labels: Option<Vec<i64>>,
+    pub instance_groups: Option<Vec<i64>>,
+    /// `manual`, or `relaunch`.
+    pub launch_type: &'static str,
 }
 
 /// Jobs this node controlled that were waiting or running when it stopped:
@@ -64,6 +82,12 @@ pub async fn create_from_template(
 ) -> Result<(i64, DateTime<Utc>), StoreError> {
     let mut conn = db.get().await?;
     let tx = conn.transaction().await?;
+    let launch_type = if overrides.launch_type.is_empty() {
+        "manual"
+    } else {
+        overrides.launch_type
+    };
+    let survey_passwords = Value::Object(overrides.survey_passwords.clone());
     let row = tx
         .query_one(
             "WITH t AS (
@@ -73,10 +97,10 @@ pub async fn create_from_template(
                  INSERT INTO unified_jobs (kind, name, description, unified_job_template_id, organization_id,
                                            execution_environment_id, launch_type, launched_by_id, status,
                                            task_impact, created_by, modified_by)
-                 SELECT 'job', t.name, t.description, t.id, t.organization_id, t.execution_environment_id,
-                        'manual', $2, 'pending',
+                 SELECT 'job', t.name, t.description, t.id, t.organization_id,
+                        coalesce($16, t.execution_environment_id), $6, $2, 'pending',
                         -- AWX's task impact: the forks that can be busy at once, plus one.
-                        1 + least(CASE WHEN t.forks > 0 THEN t.forks ELSE 5 END,
+                        1 + least(CASE WHEN coalesce($14, t.forks) > 0 THEN coalesce($14, t.forks) ELSE 5 END,
                                   (SELECT count(*) FROM hosts h WHERE h.inventory_id = coalesce($3, t.inventory_id))),
                         $2, $2 FROM t
                  RETURNING id, created
@@ -84,24 +108,81 @@ pub async fn create_from_template(
              INSERT INTO jobs (id, job_template_id, inventory_id, project_id, job_type, playbook, scm_branch,
                                forks, \"limit\", verbosity, extra_vars, job_tags, skip_tags, start_at_task,
                                timeout, become_enabled, diff_mode, force_handlers, use_fact_cache,
-                               allow_simultaneous, job_slice_count)
-             SELECT parent.id, t.id, coalesce($3, t.inventory_id), t.project_id, t.job_type, t.playbook,
-                    t.scm_branch, t.forks, coalesce($4, t.\"limit\"), t.verbosity, $5, t.job_tags, t.skip_tags,
-                    t.start_at_task, t.timeout, t.become_enabled, t.diff_mode, t.force_handlers,
-                    t.use_fact_cache, t.allow_simultaneous, t.job_slice_count
+                               allow_simultaneous, job_slice_count, survey_passwords)
+             SELECT parent.id, t.id, coalesce($3, t.inventory_id), t.project_id, coalesce($8, t.job_type), t.playbook,
+                    coalesce($13, t.scm_branch), coalesce($14, t.forks), coalesce($4, t.\"limit\"),
+                    coalesce($11, t.verbosity), $5, coalesce($9, t.job_tags), coalesce($10, t.skip_tags),
+                    t.start_at_task, coalesce($15, t.timeout), t.become_enabled, coalesce($12, t.diff_mode),
+                    t.force_handlers, t.use_fact_cache, t.allow_simultaneous, coalesce($17, t.job_slice_count), $7
                FROM parent, t
              RETURNING id, (SELECT created FROM parent)",
-            &[&template, &user, &overrides.inventory, &overrides.limit, &overrides.extra_vars],
+            &[
+                &template,
+                &user,
+                &overrides.inventory,
+                &overrides.limit,
+                &overrides.extra_vars,
+                &launch_type,
+                &survey_passwords,
+                &overrides.job_type,
+                &overrides.job_tags,
+                &overrides.skip_tags,
+                &overrides.verbosity,
+                &overrides.diff_mode,
+                &overrides.scm_branch,
+                &overrides.forks,
+                &overrides.timeout,
+                &overrides.execution_environment,
+                &overrides.job_slice_count,
+            ],
         )
         .await?;
     let id: i64 = row.get(0);
     let created: DateTime<Utc> = row.get(1);
-    tx.execute(
-        "INSERT INTO job_credentials (job_id, credential_id)
-         SELECT $1, credential_id FROM job_template_credentials WHERE job_template_id = $2",
-        &[&id, &template],
-    )
-    .await?;
+    match &overrides.credentials {
+        Some(credentials) => {
+            tx.execute(
+                "INSERT INTO job_credentials (job_id, credential_id) SELECT $1, unnest($2::bigint[])
+                 ON CONFLICT DO NOTHING",
+                &[&id, credentials],
+            )
+            .await?
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO job_credentials (job_id, credential_id)
+                 SELECT $1, credential_id FROM job_template_credentials WHERE job_template_id = $2",
+                &[&id, &template],
+            )
+            .await?
+        }
+    };
+    match &overrides.labels {
+        Some(labels) => {
+            tx.execute(
+                "INSERT INTO job_labels (job_id, label_id) SELECT $1, unnest($2::bigint[])
+                 ON CONFLICT DO NOTHING",
+                &[&id, labels],
+            )
+            .await?
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO job_labels (job_id, label_id)
+                 SELECT $1, label_id FROM job_template_labels WHERE job_template_id = $2",
+                &[&id, &template],
+            )
+            .await?
+        }
+    };
+    if let Some(groups) = &overrides.instance_groups {
+        // Kept as the launch's prompt (AWX's launch config), for relaunch.
+        tx.execute(
+            "INSERT INTO unified_job_launch_configs (job_id, prompts) VALUES ($1, jsonb_build_object('instance_groups', $2::bigint[]))",
+            &[&id, groups],
+        )
+        .await?;
+    }
     tx.execute(
         "UPDATE unified_job_templates SET last_job_id = $1, status = 'pending' WHERE id = $2",
         &[&id, &template],
@@ -112,6 +193,70 @@ pub async fn create_from_template(
         .await?;
     tx.commit().await?;
     Ok((id, created))
+}
+
+/// What a relaunch repeats of job `id`: its template and every value the
+/// job ran with; `None` when the job or its template is gone.
+pub async fn relaunch_of(db: &Db, id: i64) -> Result<Option<(i64, Overrides)>, StoreError> {
+    let conn = db.get().await?;
+    let Some(row) = conn
+        .query_opt(
+            "SELECT j.job_template_id, j.inventory_id, j.\"limit\", j.extra_vars, j.survey_passwords, j.job_type,
+                    j.job_tags, j.skip_tags, j.verbosity, j.diff_mode, j.scm_branch, j.forks, j.timeout,
+                    j.job_slice_count, u.execution_environment_id,
+                    (SELECT coalesce(array_agg(credential_id), '{}') FROM job_credentials WHERE job_id = j.id),
+                    (SELECT coalesce(array_agg(label_id), '{}') FROM job_labels WHERE job_id = j.id)
+               FROM jobs j JOIN unified_jobs u ON u.id = j.id
+              WHERE j.id = $1 AND j.job_template_id IS NOT NULL",
+            &[&id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let survey_passwords = match row.get::<_, Value>(4) {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    Ok(Some((
+        row.get(0),
+        Overrides {
+            inventory: row.get(1),
+            limit: Some(row.get(2)),
+            extra_vars: row.get(3),
+            survey_passwords,
+            job_type: Some(row.get(5)),
+            job_tags: Some(row.get(6)),
+            skip_tags: Some(row.get(7)),
+            verbosity: Some(row.get(8)),
+            diff_mode: Some(row.get(9)),
+            scm_branch: Some(row.get(10)),
+            forks: Some(row.get(11)),
+            timeout: Some(row.get(12)),
+            job_slice_count: Some(row.get(13)),
+            execution_environment: row.get(14),
+            credentials: Some(row.get(15)),
+            labels: Some(row.get(16)),
+            instance_groups: None,
+            launch_type: "relaunch",
+        },
+    )))
+}
+
+/// The hosts that failed or were unreachable in job `id` (for a relaunch
+/// on failed hosts).
+pub async fn failed_hosts(db: &Db, id: i64) -> Result<Vec<String>, StoreError> {
+    let conn = db.get().await?;
+    Ok(conn
+        .query(
+            "SELECT host_name FROM job_host_summaries WHERE job_id = $1 AND (failed OR dark > 0 OR failures > 0)
+              ORDER BY host_name",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 /// What the dispatcher needs to run a job.
@@ -136,6 +281,8 @@ pub struct JobSpec {
     pub diff_mode: bool,
     /// `--become` on the command line.
     pub become_enabled: bool,
+    /// Survey password answers, encrypted, by variable.
+    pub survey_passwords: Value,
 }
 
 /// The job's run settings.
@@ -145,7 +292,8 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
         .query_opt(
             "SELECT u.id, u.created, j.playbook, j.inventory_id, j.project_id, coalesce(p.scm_type, ''),
                     coalesce(p.local_path, ''), j.\"limit\", j.forks, j.verbosity, j.job_tags, j.skip_tags,
-                    j.job_type, j.timeout, j.extra_vars, coalesce(t.extra_vars, ''), j.diff_mode, j.become_enabled
+                    j.job_type, j.timeout, j.extra_vars, coalesce(t.extra_vars, ''), j.diff_mode, j.become_enabled,
+                    j.survey_passwords
                FROM unified_jobs u JOIN jobs j ON j.id = u.id
                LEFT JOIN projects p ON p.id = j.project_id
                LEFT JOIN job_templates t ON t.id = j.job_template_id
@@ -172,6 +320,7 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
         template_extra_vars: r.get(15),
         diff_mode: r.get(16),
         become_enabled: r.get(17),
+        survey_passwords: r.get(18),
     }))
 }
 
