@@ -55,6 +55,8 @@ pub(super) struct Prepared {
     pub host_ids: HashMap<String, i64>,
     /// Seconds the run may take (0: no limit).
     pub timeout: i32,
+    /// The run's environment as the API shows it (`job_env`): secrets hidden.
+    pub shown_env: Map<String, Value>,
     /// Set for a project update: what to record after it.
     pub project_update: Option<ProjectUpdateRun>,
 }
@@ -153,6 +155,7 @@ impl Executor {
             id,
             &prepared.playbook,
             &pdd.join("project").display().to_string(),
+            &Value::Object(prepared.shown_env.clone()),
         )
         .await?
         {

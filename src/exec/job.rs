@@ -80,13 +80,15 @@ impl Executor {
             kwargs.insert("skip_tags".into(), Value::String(spec.skip_tags.clone()));
         }
         let mut envvars = injection.env.clone();
+        let mut shown_env = injection.safe_env.clone();
         for (key, value) in [
             ("JOB_ID", spec.id.to_string()),
             ("INVENTORY_ID", inventory.to_string()),
             ("ANSIBLE_FORCE_COLOR", "True".into()),
             ("ANSIBLE_HOST_KEY_CHECKING", "False".into()),
         ] {
-            envvars.insert(key.into(), Value::String(value));
+            envvars.insert(key.into(), Value::String(value.clone()));
+            shown_env.insert(key.into(), Value::String(value));
         }
         kwargs.insert("envvars".into(), Value::Object(envvars));
         Ok(Prepared {
@@ -95,6 +97,7 @@ impl Executor {
             kwargs,
             host_ids,
             timeout: spec.timeout,
+            shown_env,
             project_update: None,
         })
     }

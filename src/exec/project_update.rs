@@ -130,17 +130,16 @@ impl Executor {
             0o600,
         )?;
         let mut kwargs = Map::new();
-        kwargs.insert(
-            "envvars".into(),
-            serde_json::json!({"PROJECT_UPDATE_ID": spec.id.to_string(), "ANSIBLE_FORCE_COLOR": "True",
-                               "GIT_TERMINAL_PROMPT": "0"}),
-        );
+        let env = serde_json::json!({"PROJECT_UPDATE_ID": spec.id.to_string(), "ANSIBLE_FORCE_COLOR": "True",
+                                     "GIT_TERMINAL_PROMPT": "0"});
+        kwargs.insert("envvars".into(), env.clone());
         Ok(Prepared {
             created: spec.created,
             playbook: PLAYBOOK_NAME.into(),
             kwargs,
             host_ids: HashMap::new(),
             timeout: spec.timeout,
+            shown_env: env.as_object().cloned().unwrap_or_default(),
             project_update: Some(ProjectUpdateRun {
                 project: spec.project,
                 cache,

@@ -408,14 +408,21 @@ pub async fn cancel(db: &Db, id: i64) -> Result<bool, StoreError> {
 }
 
 /// Moves a waiting job to `running`; false if it is no longer waiting.
-pub async fn mark_running(db: &Db, id: i64, args: &str, cwd: &str) -> Result<bool, StoreError> {
+pub async fn mark_running(
+    db: &Db,
+    id: i64,
+    args: &str,
+    cwd: &str,
+    env: &Value,
+) -> Result<bool, StoreError> {
     let conn = db.get().await?;
     // Only a job still waiting starts: one canceled meanwhile stays canceled.
     let started = conn
         .execute(
-            "UPDATE unified_jobs SET status = 'running', started = now(), job_args = $2, job_cwd = $3, modified = now()
+            "UPDATE unified_jobs SET status = 'running', started = now(), job_args = $2, job_cwd = $3,
+                    job_env = $4, modified = now()
               WHERE id = $1 AND status = 'waiting'",
-            &[&id, &args, &cwd],
+            &[&id, &args, &cwd, env],
         )
         .await?;
     if started == 0 {
