@@ -1,8 +1,10 @@
 //! Credentials injected into real runs: a machine credential logs in to a
 //! real sshd with a passphrase-protected key and becomes another user;
 //! vault credentials decrypt vaulted variables; a custom credential type
-//! reaches the play through its injectors. No secret shows in stdout, in
-//! events or in the job, and the private data dir is gone afterwards.
+//! reaches the play through its injectors; a Source Control credential's
+//! key fetches a project over SSH from that sshd. No secret shows in
+//! stdout, in events or in the job, and the private data dir is gone
+//! afterwards.
 
 mod common;
 
@@ -236,10 +238,10 @@ async fn stdout(admin: &Api, job: &Value) -> String {
         .expect("text")
 }
 
-/// Every event of the job, as one JSON text.
-async fn events(admin: &Api, job: &Value) -> String {
+/// Every event in the unified job's sub-list `list`, as one JSON text.
+async fn events_at(admin: &Api, job: &Value, list: &str) -> String {
     let mut url = Some(format!(
-        "{}job_events/?page_size=200&order_by=counter",
+        "{}{list}/?page_size=200&order_by=counter",
         job["url"].as_str().expect("url")
     ));
     let mut all = Vec::new();
@@ -256,10 +258,15 @@ async fn events(admin: &Api, job: &Value) -> String {
 /// Asserts no `secret` (nor any line of a multi-line one) is in what the
 /// API shows of the job.
 async fn assert_nowhere(admin: &Api, job: &Value, secrets: &[&str]) {
+    assert_nowhere_in(admin, job, "job_events", secrets).await;
+}
+
+/// As `assert_nowhere`, for a unified job whose events are at `list`.
+async fn assert_nowhere_in(admin: &Api, job: &Value, list: &str, secrets: &[&str]) {
     let (_, detail) = admin.get(job["url"].as_str().expect("url")).await;
     let shown = [
         ("stdout", stdout(admin, job).await),
-        ("events", events(admin, job).await),
+        ("events", events_at(admin, job, list).await),
         ("job", detail.to_string()),
     ];
     for secret in secrets {
@@ -272,6 +279,31 @@ async fn assert_nowhere(admin: &Api, job: &Value, secrets: &[&str]) {
                 );
             }
         }
+    }
+}
+
+/// Waits (bounded) until no process names a file of the node's runs: the
+/// ssh-agent ansible-runner starts for a key outlives its command until it
+/// sees its parent gone (OpenSSH checks every 10 s).
+async fn assert_runs_leave_no_process(node: &Node) {
+    let jobs = format!("{}/jobs/", node.server.data_dir.path().display());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left: Vec<String> = std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .map(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " "))
+            .filter(|cmd| cmd.contains(&jobs))
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes of the runs are still alive: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -345,7 +377,9 @@ async fn a_machine_credential_logs_in_with_its_key_and_becomes() {
             &format!(
                 "ansible_port: {}\nansible_python_interpreter: /usr/bin/python3\n\
                  # become to an unprivileged user needs no temporary files this way\n\
-                 ansible_pipelining: true\nansible_remote_tmp: /tmp\n",
+                 ansible_pipelining: true\nansible_remote_tmp: /tmp\n\
+                 # no ssh master left for 60 s after the job (ansible's ControlPersist)\n\
+                 ansible_ssh_args: -C -o ControlMaster=auto -o ControlPersist=no\n",
                 sshd.port
             ),
         ),
@@ -373,6 +407,7 @@ async fn a_machine_credential_logs_in_with_its_key_and_becomes() {
     );
     assert_nowhere(&admin, &job, &[&private_key, passphrase]).await;
     assert_pdd_gone(&node, &job);
+    assert_runs_leave_no_process(&node).await;
 }
 
 const VARS_PLAYBOOK: &str = "\
@@ -597,4 +632,194 @@ async fn a_source_control_credential_for_project_updates() {
         .await
         .expect_err("missing");
     assert_eq!(err.to_string(), "credential 999999 does not exist");
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    run_ok(
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args),
+    )
+    .trim()
+    .to_string()
+}
+
+/// An ed25519 key pair protected by `passphrase`: (private, public).
+fn key_pair(dir: &Path, name: &str, passphrase: &str) -> (String, String) {
+    let path = dir.join(name);
+    run_ok(Command::new("ssh-keygen").args([
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        passphrase,
+        "-C",
+        "rawx-scm-test",
+        "-f",
+        &path.display().to_string(),
+    ]));
+    (
+        std::fs::read_to_string(&path).expect("private key"),
+        std::fs::read_to_string(path.with_extension("pub")).expect("public key"),
+    )
+}
+
+/// Waits (bounded) until the object at `url` satisfies `done`.
+async fn until(admin: &Api, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let (status, object) = admin.get(url).await;
+        assert_eq!(status, 200, "{object}");
+        if done(&object) {
+            return object;
+        }
+        assert!(Instant::now() < deadline, "{what}: {object}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Creates a git project on `url` with `credential`, waits for its
+/// automatic first update to end; returns (project, update).
+async fn ssh_project(admin: &Api, name: &str, url: &str, credential: i64) -> (Value, Value) {
+    let org = organization(admin).await;
+    let project = admin
+        .create(
+            "/api/v2/projects/",
+            json!({"name": name, "organization": org, "scm_type": "git", "scm_url": url,
+                   "scm_branch": "main", "credential": credential}),
+        )
+        .await;
+    let project_url = project["url"].as_str().expect("url").to_string();
+    let project = until(admin, &project_url, "the first update ends", |p| {
+        matches!(
+            p["status"].as_str(),
+            Some("successful" | "failed" | "error")
+        )
+    })
+    .await;
+    let (status, updates) = admin.get(&format!("{project_url}project_updates/")).await;
+    assert_eq!(status, 200, "{updates}");
+    assert_eq!(updates["count"], 1, "{updates}");
+    let update = admin
+        .finished(updates["results"][0]["url"].as_str().expect("update url"))
+        .await;
+    (project, update)
+}
+
+#[tokio::test]
+async fn a_source_control_key_fetches_a_project_over_ssh() {
+    let passphrase = "scm-phrase-Hv5Rt9";
+    let keys = tempfile::tempdir().expect("keys");
+    let (private_key, public_key) = key_pair(keys.path(), "scm", passphrase);
+    // A key the server does not know, with its right passphrase.
+    let (stranger_key, _) = key_pair(keys.path(), "stranger", passphrase);
+    let sshd = Sshd::start(&public_key);
+
+    // A bare repository the sshd serves to the current user.
+    let work = tempfile::tempdir().expect("work");
+    let source = work.path().join("source");
+    std::fs::create_dir_all(&source).expect("source dir");
+    git(&source, &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        source.join("site.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hello-over-ssh\n",
+    )
+    .expect("playbook");
+    git(&source, &["add", "-A"]);
+    git(&source, &["commit", "-q", "-m", "over ssh"]);
+    let bare = work.path().join("repo.git");
+    git(
+        work.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &source.display().to_string(),
+            &bare.display().to_string(),
+        ],
+    );
+    let head = git(&bare, &["rev-parse", "HEAD"]);
+    let user = current_user();
+    let url = format!("ssh://{user}@127.0.0.1:{}{}", sshd.port, bare.display());
+
+    let node = Node::start().await;
+    let admin = node.admin();
+    let scm_type = type_id(&admin, "Source Control").await;
+    let scm = credential(
+        &admin,
+        "git over ssh",
+        scm_type,
+        json!({"username": user, "ssh_key_data": private_key, "ssh_key_unlock": passphrase}),
+    )
+    .await;
+    let (project, update) = ssh_project(&admin, "over-ssh", &url, scm).await;
+    let update_text = stdout(&admin, &update).await;
+    assert_eq!(
+        (project["status"].as_str(), update["status"].as_str()),
+        (Some("successful"), Some("successful")),
+        "{project}\n{update}\n{update_text}\nsshd:\n{}",
+        sshd.log()
+    );
+    assert_eq!(project["scm_revision"], head.as_str(), "{project}");
+    assert_eq!(update["scm_revision"], head.as_str(), "{update}");
+    assert!(
+        sshd.log()
+            .contains(&format!("Accepted publickey for {user}")),
+        "{}",
+        sshd.log()
+    );
+    assert_nowhere_in(&admin, &update, "events", &[&private_key, passphrase]).await;
+    assert_pdd_gone(&node, &update);
+
+    // A job runs the playbook the update fetched.
+    let inventory = admin
+        .create(
+            "/api/v2/inventories/",
+            json!({"name": "local", "organization": organization(&admin).await}),
+        )
+        .await;
+    admin
+        .create(
+            "/api/v2/hosts/",
+            json!({"name": "localhost", "inventory": inventory["id"],
+                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
+        )
+        .await;
+    let template = admin
+        .create(
+            "/api/v2/job_templates/",
+            json!({"name": "from ssh", "project": project["id"], "inventory": inventory["id"],
+                   "playbook": "site.yml"}),
+        )
+        .await;
+    let job = launch(&admin, &template).await;
+    let text = stdout(&admin, &job).await;
+    assert_eq!(job["status"], "successful", "{job}\n{text}");
+    assert_eq!(job["scm_revision"], head.as_str(), "{job}");
+    assert!(text.contains("hello-over-ssh"), "{text}");
+
+    // A wrong passphrase, or a key the server does not accept, fails the
+    // update and the project.
+    for (name, key, unlock) in [
+        ("bad-phrase", private_key.as_str(), "not-the-phrase-1"),
+        ("stranger", stranger_key.as_str(), passphrase),
+    ] {
+        let wrong = credential(
+            &admin,
+            name,
+            scm_type,
+            json!({"username": user, "ssh_key_data": key, "ssh_key_unlock": unlock}),
+        )
+        .await;
+        let (project, update) = ssh_project(&admin, name, &url, wrong).await;
+        let text = stdout(&admin, &update).await;
+        assert_eq!(update["status"], "failed", "{name}: {update}\n{text}");
+        assert_eq!(update["failed"], true, "{name}: {update}");
+        assert_eq!(project["status"], "failed", "{name}: {project}");
+        assert_nowhere_in(&admin, &update, "events", &[key, unlock]).await;
+        assert_pdd_gone(&node, &update);
+    }
+    assert_runs_leave_no_process(&node).await;
 }

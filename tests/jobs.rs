@@ -354,3 +354,69 @@ async fn a_job_past_its_timeout_fails_and_leaves_no_process() {
     assert_eq!(job["job_explanation"], "Job terminated due to timeout");
     wait_gone("sleep 4818", "timed-out").await;
 }
+
+#[tokio::test]
+async fn an_unreachable_host_fails_the_job_and_is_marked_dark() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    let template = template(&node, &admin, &[("site.yml", PLAYBOOK)]).await;
+    // Nothing listens on this port: ssh is refused at once.
+    let closed = common::free_port();
+    admin
+        .create(
+            "/api/v2/hosts/",
+            json!({"name": "nowhere", "inventory": template["inventory"],
+                   "variables": format!("ansible_host: 127.0.0.1\nansible_port: {closed}\nansible_connection: ssh\n")}),
+        )
+        .await;
+    let launch_url = format!("{}launch/", template["url"].as_str().expect("url"));
+    let (status, launched) = admin.post(&launch_url, json!({})).await;
+    assert_eq!(status, 201, "{launched}");
+    let url = launched["url"].as_str().expect("url").to_string();
+    let job = finished(&admin, &url).await;
+    let stdout = admin.text(&format!("{url}stdout/?format=txt")).await;
+    assert_eq!(job["status"], "failed", "{job}\n{stdout}");
+    assert_eq!(job["failed"], true);
+    assert!(stdout.contains("UNREACHABLE"), "{stdout}");
+
+    let (status, summaries) = admin
+        .get(&format!("{url}job_host_summaries/?order_by=host_name"))
+        .await;
+    assert_eq!(status, 200, "{summaries}");
+    assert_eq!(summaries["count"], 2, "{summaries}");
+    let summary = |name: &str| {
+        summaries["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["host_name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no summary for {name}: {summaries}"))
+    };
+    let nowhere = summary("nowhere");
+    assert!(
+        nowhere["dark"].as_i64().unwrap_or_default() >= 1,
+        "{nowhere}"
+    );
+    assert_eq!(nowhere["failed"], true, "{nowhere}");
+    // `debug` runs on the controller alone; `command` needs the host.
+    assert_eq!(nowhere["ok"], 1, "{nowhere}");
+    assert!(
+        nowhere["host"].is_i64(),
+        "the summary names the host: {nowhere}"
+    );
+    let localhost = summary("localhost");
+    assert_eq!(localhost["ok"], 2, "{localhost}");
+    assert_eq!(localhost["dark"], 0, "{localhost}");
+    assert_eq!(localhost["failures"], 0, "{localhost}");
+    assert_eq!(localhost["failed"], false, "{localhost}");
+
+    let (_, unreachable) = admin
+        .get(&format!("{url}job_events/?event=runner_on_unreachable"))
+        .await;
+    assert_eq!(unreachable["count"], 1, "{unreachable}");
+    let event = &unreachable["results"][0];
+    assert_eq!(event["host_name"], "nowhere", "{event}");
+    assert_eq!(event["failed"], true, "{event}");
+    assert_eq!(event["host"], nowhere["host"], "{event}");
+}
