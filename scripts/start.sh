@@ -168,8 +168,8 @@ if ! RAWX_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$BIN" admin create --username "$ADMI
 fi
 
 # ---- demo ------------------------------------------------------------------------
-# run_demo: a demo project (a playbook under the data dir's projects root,
-# served as a manual project), the preloaded Demo Inventory's localhost, a
+# run_demo: a demo project (a local git repository with a playbook, cloned
+# by a real project update), the preloaded Demo Inventory's localhost, a
 # template, and one real job launched through the API; prints its output.
 api() {
   local method="$1" path="$2" body="${3:-}"
@@ -183,8 +183,9 @@ api() {
 json_get() { "$VENV_BIN/python" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 
 run_demo() {
-  local demo="$DATA_DIR/projects/rawx-demo"
+  local demo="$DATA_DIR/demo-repo"
   mkdir -p "$demo"
+  [ -d "$demo/.git" ] || git -C "$demo" init -q -b main
   cat >"$demo/hello.yml" <<'YAML'
 - name: rawx demo
   hosts: all
@@ -197,6 +198,10 @@ run_demo() {
       ansible.builtin.command: "{{ ansible_playbook_python }} --version"
       changed_when: false
 YAML
+  git -C "$demo" add -A
+  if ! git -C "$demo" diff --cached --quiet || ! git -C "$demo" rev-parse -q --verify HEAD >/dev/null; then
+    git -C "$demo" -c user.name=rawx -c user.email=rawx@localhost commit -q -m "rawx demo playbook"
+  fi
   local org inventory project template job url status
   org=$(api GET "/api/v2/organizations/?name=Default" | json_get 'd["results"][0]["id"] if d["results"] else ""')
   if [ -z "$org" ]; then
@@ -209,8 +214,23 @@ YAML
   fi
   project=$(api GET "/api/v2/projects/?name=rawx%20demo" | json_get 'd["results"][0]["id"] if d["results"] else ""')
   if [ -z "$project" ]; then
-    project=$(api POST /api/v2/projects/ "{\"name\": \"rawx demo\", \"organization\": $org, \"scm_type\": \"\", \"local_path\": \"rawx-demo\"}" | json_get 'd["id"]')
+    # An SCM project is updated (cloned) as soon as it is created.
+    project=$(api POST /api/v2/projects/ "{\"name\": \"rawx demo\", \"organization\": $org, \"scm_type\": \"git\", \"scm_url\": \"file://$demo\", \"scm_branch\": \"main\", \"scm_update_on_launch\": true}" | json_get 'd["id"]')
+  else
+    api POST "/api/v2/projects/$project/update/" '{}' >/dev/null
   fi
+  for _ in $(seq 1 120); do
+    case "$(api GET "/api/v2/projects/$project/" | json_get 'd["status"]')" in
+      successful) break ;;
+      failed | error | canceled)
+        rawx_log "the demo project's update failed: see /api/v2/projects/$project/project_updates/"
+        return 1
+        ;;
+    esac
+    sleep 1
+  done
+  printf 'project %s (rawx demo) updated from %s at %s\n' "$project" "file://$demo" \
+    "$(api GET "/api/v2/projects/$project/" | json_get 'd["scm_revision"]')"
   template=$(api GET "/api/v2/job_templates/?name=rawx%20demo" | json_get 'd["results"][0]["id"] if d["results"] else ""')
   if [ -z "$template" ]; then
     template=$(api POST /api/v2/job_templates/ "{\"name\": \"rawx demo\", \"project\": $project, \"inventory\": $inventory, \"playbook\": \"hello.yml\"}" | json_get 'd["id"]')

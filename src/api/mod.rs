@@ -1,8 +1,10 @@
 //! The REST API: AWX's `/api/` and `/api/v2/`. Only this module knows HTTP and JSON.
 
+pub mod ad_hoc;
 pub mod auth;
 pub mod error;
 pub mod headers;
+pub mod inventory_sources;
 pub mod launch;
 pub mod me;
 pub mod metrics;
@@ -87,6 +89,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v2/job_templates/{id}/launch/",
             web::method(actix_web::http::Method::OPTIONS).to(launch::options),
+        )
+        .route(
+            "/api/v2/inventory_sources/{id}/update/",
+            web::get().to(inventory_sources::describe_update),
+        )
+        .route(
+            "/api/v2/inventory_sources/{id}/update/",
+            web::post().to(inventory_sources::update),
+        )
+        .route(
+            "/api/v2/inventories/{id}/update_inventory_sources/",
+            web::get().to(inventory_sources::describe_update_all),
+        )
+        .route(
+            "/api/v2/inventories/{id}/update_inventory_sources/",
+            web::post().to(inventory_sources::update_all),
+        )
+        .route(
+            "/api/v2/hosts/{id}/ad_hoc_commands/",
+            web::post().to(ad_hoc::create_for_host),
+        )
+        .route(
+            "/api/v2/groups/{id}/ad_hoc_commands/",
+            web::post().to(ad_hoc::create_for_group),
+        )
+        .route(
+            "/api/v2/ad_hoc_commands/{id}/relaunch/",
+            web::get().to(ad_hoc::describe_relaunch),
+        )
+        .route(
+            "/api/v2/ad_hoc_commands/{id}/relaunch/",
+            web::post().to(ad_hoc::relaunch),
         )
         .route(
             "/api/v2/jobs/{id}/relaunch/",

@@ -48,6 +48,9 @@ pub enum Relation {
     Activity,
     /// Children seen by whoever sees the parent (a job's events).
     Owned { fk: &'static str },
+    /// Objects a condition relates to the parent (`?` is the parent's id;
+    /// read-only, listed as the caller may see them).
+    Matching { condition: &'static str },
 }
 
 /// One sub-list.
@@ -297,6 +300,73 @@ pub const SUBLISTS: &[SubList] = &[
         Relation::Children { fk: "project" },
     ),
     sub(
+        "inventory_source",
+        "inventory_updates",
+        "inventory_update",
+        Relation::Children {
+            fk: "inventory_source",
+        },
+    ),
+    sub(
+        "inventory_update",
+        "events",
+        "inventory_update_event",
+        Relation::Owned {
+            fk: "inventory_update",
+        },
+    ),
+    sub(
+        "ad_hoc_command",
+        "events",
+        "ad_hoc_command_event",
+        Relation::Owned {
+            fk: "ad_hoc_command",
+        },
+    ),
+    sub(
+        "inventory",
+        "ad_hoc_commands",
+        "ad_hoc_command",
+        Relation::Children { fk: "inventory" },
+    ),
+    sub(
+        "host",
+        "ad_hoc_commands",
+        "ad_hoc_command",
+        Relation::Matching {
+            condition: "{o}.id IN (SELECT ad_hoc_command_id FROM ad_hoc_command_events WHERE host_id = ?)",
+        },
+    ),
+    sub(
+        "group",
+        "ad_hoc_commands",
+        "ad_hoc_command",
+        Relation::Matching {
+            condition: "{o}.id IN (SELECT e.ad_hoc_command_id FROM ad_hoc_command_events e
+                                    JOIN group_hosts gh ON gh.host_id = e.host_id WHERE gh.group_id = ?)",
+        },
+    ),
+    sub(
+        "inventory_source",
+        "hosts",
+        "host",
+        Relation::Join {
+            table: "host_inventory_sources",
+            parent_col: "inventory_source_id",
+            child_col: "host_id",
+        },
+    ),
+    sub(
+        "inventory_source",
+        "groups",
+        "group",
+        Relation::Join {
+            table: "group_inventory_sources",
+            parent_col: "inventory_source_id",
+            child_col: "group_id",
+        },
+    ),
+    sub(
         "project_update",
         "events",
         "project_update_event",
@@ -520,6 +590,7 @@ fn scope(sublist: &SubList, parent: &Resource, child: &Resource, id: i64) -> Con
             "{o}.id IN (SELECT entry_id FROM activity_stream_objects WHERE object_type = ? AND object_id = ?)",
             vec![Box::new(parent.type_name.to_string()), Box::new(id)],
         ),
+        Relation::Matching { condition } => Condition::new(condition, vec![Box::new(id)]),
     }
 }
 
@@ -574,6 +645,7 @@ async fn options(
             | Relation::ObjectRoles
             | Relation::Activity
             | Relation::Owned { .. }
+            | Relation::Matching { .. }
     );
     if let Some(actions) = body.get_mut("actions").and_then(Value::as_object_mut) {
         if read_only || caller.read_only {
@@ -757,7 +829,8 @@ async fn post(
         Relation::HeldBy { .. }
         | Relation::ObjectRoles
         | Relation::Activity
-        | Relation::Owned { .. } => {
+        | Relation::Owned { .. }
+        | Relation::Matching { .. } => {
             return Err(ApiError::MethodNotAllowed("POST".into()));
         }
     };

@@ -13,13 +13,15 @@ use super::resource::lookup;
 use crate::exec::event::EventTable;
 use crate::rbac::{self, Caller};
 use crate::resource::Resource;
+use crate::resources::ad_hoc_commands::AD_HOC_COMMAND;
+use crate::resources::inventory_updates::INVENTORY_UPDATE;
 use crate::resources::jobs::JOB;
 use crate::resources::project_updates::PROJECT_UPDATE;
 use crate::store::{StoreError, events, jobs};
 
 /// Mounts `stdout/` and `cancel/` of each kind of unified job rawx runs.
 pub fn mount(cfg: &mut web::ServiceConfig) {
-    for resource in [&JOB, &PROJECT_UPDATE] {
+    for resource in [&JOB, &PROJECT_UPDATE, &INVENTORY_UPDATE, &AD_HOC_COMMAND] {
         let base = format!("/api/v2/{}/{{id}}", resource.path);
         cfg.route(
             &format!("{base}/stdout/"),

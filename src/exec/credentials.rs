@@ -224,6 +224,18 @@ pub async fn inject(
     spec: &JobSpec,
     pdd: &Path,
 ) -> Result<Injection, CredentialError> {
+    inject_unit(db, cipher, spec.id, spec.become_enabled, pdd).await
+}
+
+/// As `inject`, for any kind of unified job `id` (ad hoc commands and
+/// inventory updates keep their credentials in `job_credentials` too).
+pub async fn inject_unit(
+    db: &Db,
+    cipher: &Cipher,
+    id: i64,
+    become_enabled: bool,
+    pdd: &Path,
+) -> Result<Injection, CredentialError> {
     let credentials = load(
         db,
         cipher,
@@ -233,10 +245,10 @@ pub async fn inject(
            JOIN credential_types t ON t.id = c.credential_type_id
           WHERE jc.job_id = $1
           ORDER BY c.id",
-        spec.id,
+        id,
     )
     .await?;
-    inject_job(&credentials, spec.become_enabled, &spec.id.to_string(), pdd)
+    inject_job(&credentials, become_enabled, &id.to_string(), pdd)
 }
 
 /// For a project update with Source Control credential `credential_id`:

@@ -57,14 +57,21 @@ pub(super) struct Prepared {
     pub timeout: i32,
     /// The run's environment as the API shows it (`job_env`): secrets hidden.
     pub shown_env: Map<String, Value>,
-    /// Set for a project update: what to record after it.
-    pub project_update: Option<ProjectUpdateRun>,
+    /// What the kind does with a run's result.
+    pub after: AfterRun,
 }
 
-/// The project a project update refreshes, and where its cache is.
-pub(super) struct ProjectUpdateRun {
-    pub project: i64,
-    pub cache: PathBuf,
+/// What a kind of unified job does once its run has ended.
+pub(super) enum AfterRun {
+    /// Host summaries from `playbook_on_stats` (jobs).
+    HostSummaries,
+    /// Nothing beyond the status (ad hoc commands).
+    Nothing,
+    /// Record the revision the update checked out on its project.
+    ProjectUpdate { project: i64, cache: PathBuf },
+    /// Import `ansible-inventory`'s output file (read before the private
+    /// data dir goes).
+    InventoryUpdate(Box<super::inventory_update::Import>),
 }
 
 /// How a run ended.
@@ -141,6 +148,8 @@ impl Executor {
         let pdd = self.jobs_root.join(id.to_string());
         let prepared = match kind.as_str() {
             "project_update" => self.prepare_update(id, &pdd).await,
+            "inventory_update" => self.prepare_inventory_update(id, &pdd).await,
+            "ad_hoc_command" => self.prepare_ad_hoc(id, &pdd).await,
             _ => self.prepare_job(id, &pdd).await,
         };
         let prepared = match prepared {
@@ -163,22 +172,38 @@ impl Executor {
             return Ok(());
         }
         let result = self.stream(id, table, &prepared, &pdd).await;
+        let inventory_output = match (&prepared.after, &result) {
+            (AfterRun::InventoryUpdate(import), Ok(outcome)) if outcome.status == "successful" => {
+                Some(std::fs::read(&import.output))
+            }
+            _ => None,
+        };
         // The data dir may hold secrets: never leave it.
         let _ = std::fs::remove_dir_all(&pdd);
-        let outcome = result?;
-        if let Some(update) = &prepared.project_update
-            && outcome.status == "successful"
-        {
-            let revision = match &outcome.scm_version {
-                Some(revision) => revision.clone(),
-                None => crate::scm::git::head(&update.cache)
-                    .await
-                    .map_err(|e| setup("project", e))?,
-            };
-            let playbooks = crate::scm::playbooks(&self.projects_root, update.project, "git", "")
-                .unwrap_or_default();
-            project_updates::record_revision(&self.db, id, update.project, &revision, &playbooks)
-                .await?;
+        let mut outcome = result?;
+        match &prepared.after {
+            AfterRun::ProjectUpdate { project, cache } if outcome.status == "successful" => {
+                let revision = match &outcome.scm_version {
+                    Some(revision) => revision.clone(),
+                    None => crate::scm::git::head(cache)
+                        .await
+                        .map_err(|e| setup("project", e))?,
+                };
+                let playbooks = crate::scm::playbooks(&self.projects_root, *project, "git", "")
+                    .unwrap_or_default();
+                project_updates::record_revision(&self.db, id, *project, &revision, &playbooks)
+                    .await?;
+            }
+            AfterRun::InventoryUpdate(import) => {
+                if let Some(output) = inventory_output
+                    && let Err(err) = import.apply(&self.db, output).await
+                {
+                    // The run worked but its result could not be taken in.
+                    outcome.status = "failed".into();
+                    outcome.explanation = err;
+                }
+            }
+            _ => {}
         }
         jobs::finish(
             &self.db,
@@ -249,7 +274,9 @@ impl Executor {
             match message {
                 Ok(RunnerMessage::Event(value)) => {
                     if let Some(event) = JobEvent::from_runner(&value) {
-                        if event.event == "playbook_on_stats" && prepared.project_update.is_none() {
+                        if event.event == "playbook_on_stats"
+                            && matches!(prepared.after, AfterRun::HostSummaries)
+                        {
                             stats = jobs::stats_from_event(&event.event_data);
                         }
                         if let Some(version) = event

@@ -14,28 +14,88 @@ const FAILING: [&str; 6] = [
     "error",
 ];
 
-/// The columns a job event row fills, in COPY order.
+/// A column of an event table, as `JobEvent::encode` fills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    JobId,
+    JobCreated,
+    Created,
+    Event,
+    Counter,
+    EventData,
+    Failed,
+    Changed,
+    Uuid,
+    ParentUuid,
+    HostId,
+    HostName,
+    Playbook,
+    Play,
+    Role,
+    Task,
+    Stdout,
+    StartLine,
+    EndLine,
+    Verbosity,
+}
+
+impl Column {
+    fn name(self, table: EventTable) -> &'static str {
+        match self {
+            Column::JobId => table.job_column(),
+            Column::JobCreated => "job_created",
+            Column::Created => "created",
+            Column::Event => "event",
+            Column::Counter => "counter",
+            Column::EventData => "event_data",
+            Column::Failed => "failed",
+            Column::Changed => "changed",
+            Column::Uuid => "uuid",
+            Column::ParentUuid => "parent_uuid",
+            Column::HostId => "host_id",
+            Column::HostName => "host_name",
+            Column::Playbook => "playbook",
+            Column::Play => "play",
+            Column::Role => "role",
+            Column::Task => "task",
+            Column::Stdout => "stdout",
+            Column::StartLine => "start_line",
+            Column::EndLine => "end_line",
+            Column::Verbosity => "verbosity",
+        }
+    }
+}
+
 /// The table a kind of unified job keeps its events in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventTable {
     Job,
     ProjectUpdate,
+    InventoryUpdate,
+    AdHocCommand,
 }
 
 impl EventTable {
+    const ALL: [EventTable; 4] = [
+        EventTable::Job,
+        EventTable::ProjectUpdate,
+        EventTable::InventoryUpdate,
+        EventTable::AdHocCommand,
+    ];
+
     /// The table's name.
     pub fn name(self) -> &'static str {
         match self {
             EventTable::Job => "job_events",
             EventTable::ProjectUpdate => "project_update_events",
+            EventTable::InventoryUpdate => "inventory_update_events",
+            EventTable::AdHocCommand => "ad_hoc_command_events",
         }
     }
 
     /// The table whose name is `name`.
     pub fn from_name(name: &str) -> Option<EventTable> {
-        [EventTable::Job, EventTable::ProjectUpdate]
-            .into_iter()
-            .find(|t| t.name() == name)
+        Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
     /// The table of a unified job kind's events.
@@ -43,6 +103,8 @@ impl EventTable {
         match kind {
             "job" => Some(EventTable::Job),
             "project_update" => Some(EventTable::ProjectUpdate),
+            "inventory_update" => Some(EventTable::InventoryUpdate),
+            "ad_hoc_command" => Some(EventTable::AdHocCommand),
             _ => None,
         }
     }
@@ -52,23 +114,44 @@ impl EventTable {
         match self {
             EventTable::Job => "job_id",
             EventTable::ProjectUpdate => "project_update_id",
+            EventTable::InventoryUpdate => "inventory_update_id",
+            EventTable::AdHocCommand => "ad_hoc_command_id",
+        }
+    }
+
+    /// The columns this table's rows fill, in COPY order (as AWX's models:
+    /// inventory updates keep only verbose output; ad hoc commands have no
+    /// play, task or parent).
+    fn column_list(self) -> &'static [Column] {
+        use Column::*;
+        match self {
+            EventTable::Job => &[
+                JobId, JobCreated, Created, Event, Counter, EventData, Failed, Changed, Uuid,
+                ParentUuid, HostId, HostName, Playbook, Play, Role, Task, Stdout, StartLine,
+                EndLine, Verbosity,
+            ],
+            EventTable::ProjectUpdate => &[
+                JobId, JobCreated, Created, Event, Counter, EventData, Failed, Changed, Uuid,
+                HostName, Playbook, Play, Role, Task, Stdout, StartLine, EndLine, Verbosity,
+            ],
+            EventTable::InventoryUpdate => &[
+                JobId, JobCreated, Created, Counter, EventData, Uuid, Stdout, StartLine, EndLine,
+                Verbosity,
+            ],
+            EventTable::AdHocCommand => &[
+                JobId, JobCreated, Created, Event, Counter, EventData, Failed, Changed, Uuid,
+                HostId, HostName, Stdout, StartLine, EndLine, Verbosity,
+            ],
         }
     }
 
     /// The COPY column list, in `JobEvent::encode`'s order.
-    pub fn columns(self) -> &'static str {
-        match self {
-            EventTable::Job => {
-                "job_id, job_created, created, event, counter, event_data, failed, changed, \
-                 uuid, parent_uuid, host_id, host_name, playbook, play, role, task, stdout, \
-                 start_line, end_line, verbosity"
-            }
-            // No parent_uuid or host in AWX's project update events.
-            EventTable::ProjectUpdate => {
-                "project_update_id, job_created, created, event, counter, event_data, failed, changed, \
-                 uuid, host_name, playbook, play, role, task, stdout, start_line, end_line, verbosity"
-            }
-        }
+    pub fn columns(self) -> String {
+        self.column_list()
+            .iter()
+            .map(|c| c.name(self))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -181,44 +264,35 @@ impl JobEvent {
         };
         let number = |n: i64, o: &mut Vec<u8>| o.extend_from_slice(n.to_string().as_bytes());
         let flag = |b: bool, o: &mut Vec<u8>| o.push(if b { b't' } else { b'f' });
-        number(job_id, out);
-        for value in [job_created, created, self.event.as_str()] {
-            out.push(b'\t');
-            escape(value, out);
-        }
-        out.push(b'\t');
-        number(self.counter, out);
-        out.push(b'\t');
-        escape(&self.event_data.to_string(), out);
-        out.push(b'\t');
-        flag(self.failed, out);
-        out.push(b'\t');
-        flag(self.changed, out);
-        out.push(b'\t');
-        escape(&self.uuid, out);
-        if table == EventTable::Job {
-            out.push(b'\t');
-            escape(&self.parent_uuid, out);
-            out.push(b'\t');
-            match host_id {
-                Some(id) => number(id, out),
-                None => out.extend_from_slice(b"\\N"),
+        for (i, column) in table.column_list().iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
             }
-        }
-        for value in [
-            &self.host_name,
-            &self.playbook,
-            &self.play,
-            &self.role,
-            &self.task,
-            &self.stdout,
-        ] {
-            out.push(b'\t');
-            escape(value, out);
-        }
-        for value in [self.start_line, self.end_line, self.verbosity] {
-            out.push(b'\t');
-            number(value.max(0), out);
+            match column {
+                Column::JobId => number(job_id, out),
+                Column::JobCreated => escape(job_created, out),
+                Column::Created => escape(created, out),
+                Column::Event => escape(&self.event, out),
+                Column::Counter => number(self.counter, out),
+                Column::EventData => escape(&self.event_data.to_string(), out),
+                Column::Failed => flag(self.failed, out),
+                Column::Changed => flag(self.changed, out),
+                Column::Uuid => escape(&self.uuid, out),
+                Column::ParentUuid => escape(&self.parent_uuid, out),
+                Column::HostId => match host_id {
+                    Some(id) => number(id, out),
+                    None => out.extend_from_slice(b"\\N"),
+                },
+                Column::HostName => escape(&self.host_name, out),
+                Column::Playbook => escape(&self.playbook, out),
+                Column::Play => escape(&self.play, out),
+                Column::Role => escape(&self.role, out),
+                Column::Task => escape(&self.task, out),
+                Column::Stdout => escape(&self.stdout, out),
+                Column::StartLine => number(self.start_line.max(0), out),
+                Column::EndLine => number(self.end_line.max(0), out),
+                Column::Verbosity => number(self.verbosity.max(0), out),
+            }
         }
         out.push(b'\n');
     }

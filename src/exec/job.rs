@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::dispatch::{Executor, Prepared, RunError, prepare_dirs, setup, write_private};
+use super::dispatch::{AfterRun, Executor, Prepared, RunError, prepare_dirs, setup, write_private};
 use crate::resource::validate::parse_vars;
 use crate::store::jobs::{self, JobSpec};
 use crate::store::{Db, project_updates};
@@ -98,7 +98,7 @@ impl Executor {
             host_ids,
             timeout: spec.timeout,
             shown_env,
-            project_update: None,
+            after: AfterRun::HostSummaries,
         })
     }
 
@@ -145,7 +145,7 @@ impl Executor {
 
 /// The inventory as the executable script AWX gives a job: one JSON
 /// document with `all`, every group and `_meta.hostvars`.
-async fn inventory_script(
+pub(super) async fn inventory_script(
     db: &Db,
     inventory: i64,
 ) -> Result<(String, HashMap<String, i64>), RunError> {

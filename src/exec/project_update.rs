@@ -8,9 +8,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::dispatch::{
-    Executor, Prepared, ProjectUpdateRun, RunError, prepare_dirs, setup, write_private,
-};
+use super::dispatch::{AfterRun, Executor, Prepared, RunError, prepare_dirs, setup, write_private};
 use crate::store::project_updates;
 
 /// The playbook's name in the update's private data dir.
@@ -140,10 +138,10 @@ impl Executor {
             host_ids: HashMap::new(),
             timeout: spec.timeout,
             shown_env: env.as_object().cloned().unwrap_or_default(),
-            project_update: Some(ProjectUpdateRun {
+            after: AfterRun::ProjectUpdate {
                 project: spec.project,
                 cache,
-            }),
+            },
         })
     }
 }

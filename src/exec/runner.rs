@@ -19,7 +19,8 @@ pub struct RunSpec {
     pub private_data_dir: PathBuf,
     /// The run's identifier (the job id), which names `artifacts/<ident>`.
     pub ident: String,
-    /// The playbook, relative to `project/`.
+    /// The playbook, relative to `project/`; empty for ad hoc commands and
+    /// inventory updates.
     pub playbook: String,
     /// Further `ansible_runner.run` keyword arguments (limit, forks, ...).
     pub kwargs: Map<String, Value>,
@@ -99,7 +100,10 @@ pub async fn start(spec: &RunSpec) -> Result<Run, RunnerError> {
         .kill_on_drop(true);
     let mut child = command.spawn().map_err(RunnerError::Spawn)?;
     let mut kwargs = spec.kwargs.clone();
-    kwargs.insert("playbook".into(), Value::String(spec.playbook.clone()));
+    // No playbook: the kwargs name a module (ad hoc) or a binary (inventory).
+    if !spec.playbook.is_empty() {
+        kwargs.insert("playbook".into(), Value::String(spec.playbook.clone()));
+    }
     kwargs.insert("ident".into(), Value::String(spec.ident.clone()));
     let mut input = serde_json::to_vec(&json!({ "kwargs": kwargs }))
         .map_err(|e| RunnerError::BadLine(e.to_string()))?;

@@ -1,6 +1,8 @@
 //! Every resource of the API, declared once; `by_type` and `by_path` find them.
 
 pub mod activity_stream;
+pub mod ad_hoc_command_events;
+pub mod ad_hoc_commands;
 pub mod credential_types;
 pub mod credentials;
 pub mod execution_environments;
@@ -10,6 +12,8 @@ pub mod instance_groups;
 pub mod instances;
 pub mod inventories;
 pub mod inventory_sources;
+pub mod inventory_update_events;
+pub mod inventory_updates;
 pub mod job_events;
 pub mod job_host_summaries;
 pub mod job_templates;
@@ -49,6 +53,10 @@ pub const ALL: &[&Resource] = &[
     &hosts::HOST,
     &groups::GROUP,
     &inventory_sources::INVENTORY_SOURCE,
+    &inventory_updates::INVENTORY_UPDATE,
+    &inventory_update_events::INVENTORY_UPDATE_EVENT,
+    &ad_hoc_commands::AD_HOC_COMMAND,
+    &ad_hoc_command_events::AD_HOC_COMMAND_EVENT,
     &job_templates::JOB_TEMPLATE,
     &workflow_job_templates::WORKFLOW_JOB_TEMPLATE,
 ];

@@ -139,6 +139,9 @@ fn could_be_inventory(path: &Path, name: &str) -> bool {
     if name == "ansible.cfg" || name.starts_with("requirements.") {
         return false;
     }
+    let executable = std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false);
     let extension = Path::new(name).extension().and_then(|e| e.to_str());
     match extension {
         Some("yml" | "yaml" | "json") => {
@@ -151,13 +154,9 @@ fn could_be_inventory(path: &Path, name: &str) -> bool {
             )
         }
         Some("ini") => true,
-        None => {
-            let executable = std::fs::metadata(path)
-                .map(|m| m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false);
-            executable || looks_like_ini(path)
-        }
-        Some(_) => false,
+        None => executable || looks_like_ini(path),
+        // A script in any language is an inventory when it can run.
+        Some(_) => executable,
     }
 }
 

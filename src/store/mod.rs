@@ -1,11 +1,13 @@
 //! PostgreSQL: the pool, migrations, and the queries each subsystem needs.
 
 pub mod activity;
+pub mod ad_hoc_commands;
 pub mod auth;
 pub mod credential_types;
 pub mod events;
 pub mod heartbeat;
 pub mod instances;
+pub mod inventory_updates;
 pub mod jobs;
 pub mod migrate;
 pub mod pool;

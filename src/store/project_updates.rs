@@ -184,3 +184,16 @@ pub async fn set_job_revision(db: &Db, job: i64, revision: &str) -> Result<(), S
     .await?;
     Ok(())
 }
+
+/// The revision `project` was last updated to (empty: never).
+pub async fn revision(db: &Db, project: i64) -> Result<String, StoreError> {
+    let conn = db.get().await?;
+    Ok(conn
+        .query_opt(
+            "SELECT scm_revision FROM projects WHERE id = $1",
+            &[&project],
+        )
+        .await?
+        .map(|r| r.get(0))
+        .unwrap_or_default())
+}

@@ -41,6 +41,10 @@ struct Pending {
     template: Option<i64>,
     allow_simultaneous: bool,
     project: Option<i64>,
+    /// The job's or ad hoc command's inventory.
+    inventory: Option<i64>,
+    /// An inventory update's source.
+    source: Option<i64>,
     /// The job's project's SCM type (empty: manual).
     scm_type: String,
     update_on_launch: bool,
@@ -103,6 +107,8 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
     let active = Active::load(&tx, node).await?;
     let mut busy_templates = active.templates;
     let mut updating_projects = active.updating_projects;
+    let mut updating_sources = active.updating_sources;
+    let mut busy_inventories = active.busy_inventories;
     let mut consumed = active.consumed;
     let mut running_here = active.running;
     let capacity = active.capacity;
@@ -112,43 +118,32 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
         if failed.contains(&job.id) || blocked_by_dependency.contains(&job.id) {
             continue;
         }
-        let Some(project) = job.project else {
-            // A job without a project fails when it runs, with the reason.
-            if job.kind == "job" && try_fit(job, capacity, &mut consumed, &mut running_here) {
-                pass.started.push(job.id);
-            }
-            continue;
-        };
-        match job.kind.as_str() {
-            "project_update" => {
-                if updating_projects.contains(&project) {
-                    continue;
-                }
-                if try_fit(job, capacity, &mut consumed, &mut running_here) {
-                    updating_projects.insert(project);
-                    pass.started.push(job.id);
-                }
-            }
+        // AWX's blocking rules (the first of two conflicting tasks wins).
+        let blocked = match job.kind.as_str() {
+            "project_update" => job.project.is_some_and(|p| updating_projects.contains(&p)),
+            "inventory_update" => job.source.is_some_and(|s| updating_sources.contains(&s)),
+            "ad_hoc_command" => job.inventory.is_some_and(|i| busy_inventories.contains(&i)),
             _ => {
-                // A job waits while its project is being updated, and while
-                // its template runs unless it allows simultaneous runs.
-                if updating_projects.contains(&project) {
-                    continue;
-                }
-                if let Some(template) = job.template
-                    && !job.allow_simultaneous
-                    && busy_templates.contains(&template)
-                {
-                    continue;
-                }
-                if try_fit(job, capacity, &mut consumed, &mut running_here) {
-                    if let Some(template) = job.template {
-                        busy_templates.insert(template);
-                    }
-                    pass.started.push(job.id);
-                }
+                job.project.is_some_and(|p| updating_projects.contains(&p))
+                    || job.inventory.is_some_and(|i| busy_inventories.contains(&i))
+                    || (!job.allow_simultaneous
+                        && job.template.is_some_and(|t| busy_templates.contains(&t)))
             }
+        };
+        if blocked || !try_fit(job, capacity, &mut consumed, &mut running_here) {
+            continue;
         }
+        match job.kind.as_str() {
+            "project_update" => updating_projects.extend(job.project),
+            "inventory_update" => {
+                updating_sources.extend(job.source);
+                // Jobs and commands on the inventory wait for its update.
+                busy_inventories.extend(job.inventory);
+            }
+            "ad_hoc_command" => busy_inventories.extend(job.inventory),
+            _ => busy_templates.extend(job.template),
+        }
+        pass.started.push(job.id);
     }
     if !pass.started.is_empty() {
         tx.execute(
@@ -180,12 +175,16 @@ async fn pending(tx: &Transaction<'_>) -> Result<Vec<Pending>, StoreError> {
             "SELECT u.id, u.kind, u.task_impact, u.dependencies_processed, j.job_template_id,
                     coalesce(j.allow_simultaneous, false), coalesce(j.project_id, pu.project_id),
                     coalesce(p.scm_type, ''), coalesce(p.scm_update_on_launch, false),
-                    coalesce(p.scm_update_cache_timeout, 0)
+                    coalesce(p.scm_update_cache_timeout, 0), coalesce(j.inventory_id, a.inventory_id),
+                    iu.inventory_source_id
                FROM unified_jobs u
                LEFT JOIN jobs j ON j.id = u.id
                LEFT JOIN project_updates pu ON pu.id = u.id
+               LEFT JOIN inventory_updates iu ON iu.id = u.id
+               LEFT JOIN ad_hoc_commands a ON a.id = u.id
                LEFT JOIN projects p ON p.id = j.project_id
-              WHERE u.status = 'pending' AND u.kind IN ('job', 'project_update')
+              WHERE u.status = 'pending'
+                AND u.kind IN ('job', 'project_update', 'inventory_update', 'ad_hoc_command')
               ORDER BY u.id
                 FOR UPDATE OF u SKIP LOCKED",
             &[],
@@ -204,6 +203,8 @@ async fn pending(tx: &Transaction<'_>) -> Result<Vec<Pending>, StoreError> {
             scm_type: r.get(7),
             update_on_launch: r.get(8),
             cache_timeout: r.get(9),
+            inventory: r.get(10),
+            source: r.get(11),
         })
         .collect())
 }
@@ -281,13 +282,18 @@ async fn create_dependencies(
     }
     for (job, update) in &links {
         tx.execute(
-            "INSERT INTO unified_job_dependencies (job_id, depends_on_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "UPDATE jobs SET project_update_id = $2 WHERE id = $1",
             &[job, update],
         )
         .await?;
+    }
+    links.extend(inventory_dependencies(tx, &new, now, &mut created).await?);
+    if !links.is_empty() {
+        let (jobs, updates): (Vec<i64>, Vec<i64>) = links.iter().copied().unzip();
         tx.execute(
-            "UPDATE jobs SET project_update_id = $2 WHERE id = $1",
-            &[job, update],
+            "INSERT INTO unified_job_dependencies (job_id, depends_on_id)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING",
+            &[&jobs, &updates],
         )
         .await?;
     }
@@ -298,6 +304,76 @@ async fn create_dependencies(
     )
     .await?;
     Ok(created)
+}
+
+/// The inventory updates new jobs need: one per `update_on_launch` source
+/// of their inventory whose last successful update is older than its cache
+/// timeout (or that never had one); an update already on its way is shared.
+async fn inventory_dependencies(
+    tx: &Transaction<'_>,
+    new: &[&Pending],
+    now: DateTime<Utc>,
+    created: &mut Vec<i64>,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let inventories: Vec<i64> = new
+        .iter()
+        .filter(|j| j.kind == "job")
+        .filter_map(|j| j.inventory)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if inventories.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = tx
+        .query(
+            "SELECT s.id, s.inventory_id, s.update_cache_timeout,
+                    (SELECT iu.id FROM inventory_updates iu JOIN unified_jobs u ON u.id = iu.id
+                      WHERE iu.inventory_source_id = s.id AND u.status IN ('pending', 'waiting', 'running')
+                      ORDER BY u.id DESC LIMIT 1),
+                    (SELECT max(u.finished) FROM inventory_updates iu JOIN unified_jobs u ON u.id = iu.id
+                      WHERE iu.inventory_source_id = s.id AND u.status = 'successful')
+               FROM inventory_sources s
+              WHERE s.inventory_id = ANY($1) AND s.update_on_launch
+              ORDER BY s.id",
+            &[&inventories],
+        )
+        .await?;
+    // Per inventory: each source with its update to depend on (made lazily).
+    let mut sources: HashMap<i64, Vec<(i64, Option<i64>, bool)>> = HashMap::new();
+    for row in rows {
+        let timeout: i32 = row.get(2);
+        let last_ok: Option<DateTime<Utc>> = row.get(4);
+        let stale = match last_ok {
+            None => true,
+            Some(at) => timeout == 0 || at + chrono::Duration::seconds(i64::from(timeout)) < now,
+        };
+        sources
+            .entry(row.get(1))
+            .or_default()
+            .push((row.get(0), row.get(3), stale));
+    }
+    let mut links = Vec::new();
+    for job in new.iter().filter(|j| j.kind == "job") {
+        let Some(list) = job.inventory.and_then(|i| sources.get_mut(&i)) else {
+            continue;
+        };
+        for (source, active, stale) in list.iter_mut() {
+            let update = match active {
+                Some(update) => *update,
+                None if *stale => {
+                    let update =
+                        super::inventory_updates::create(tx, *source, None, "dependency").await?;
+                    created.push(update);
+                    *active = Some(update);
+                    update
+                }
+                None => continue,
+            };
+            links.push((job.id, update));
+        }
+    }
+    Ok(links)
 }
 
 /// One dependency of a pending job.
@@ -338,6 +414,9 @@ async fn dependency_states(
 struct Active {
     templates: HashSet<i64>,
     updating_projects: HashSet<i64>,
+    updating_sources: HashSet<i64>,
+    /// Inventories with an inventory update or an ad hoc command on the way.
+    busy_inventories: HashSet<i64>,
     consumed: i64,
     running: i64,
     capacity: i64,
@@ -348,10 +427,13 @@ impl Active {
         let rows = tx
             .query(
                 "SELECT u.kind, coalesce(j.job_template_id, 0), coalesce(pu.project_id, 0), u.task_impact,
-                        u.execution_node = $1
+                        u.execution_node = $1, coalesce(iu.inventory_source_id, 0),
+                        coalesce(iu.inventory_id, a.inventory_id, 0)
                    FROM unified_jobs u
                    LEFT JOIN jobs j ON j.id = u.id
                    LEFT JOIN project_updates pu ON pu.id = u.id
+                   LEFT JOIN inventory_updates iu ON iu.id = u.id
+                   LEFT JOIN ad_hoc_commands a ON a.id = u.id
                   WHERE u.status IN ('waiting', 'running')",
                 &[&node],
             )
@@ -359,6 +441,8 @@ impl Active {
         let mut active = Active {
             templates: HashSet::new(),
             updating_projects: HashSet::new(),
+            updating_sources: HashSet::new(),
+            busy_inventories: HashSet::new(),
             consumed: 0,
             running: 0,
             capacity: 0,
@@ -371,6 +455,13 @@ impl Active {
                 }
                 "project_update" => {
                     active.updating_projects.insert(row.get(2));
+                }
+                "inventory_update" => {
+                    active.updating_sources.insert(row.get(5));
+                    active.busy_inventories.insert(row.get(6));
+                }
+                "ad_hoc_command" => {
+                    active.busy_inventories.insert(row.get(6));
                 }
                 _ => {}
             }

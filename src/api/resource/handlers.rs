@@ -179,6 +179,14 @@ pub async fn create_from(
     if matches!(resource.access.create, crate::resource::Create::Never) {
         return Err(ApiError::MethodNotAllowed("POST".into()));
     }
+    // An ad hoc command is a run, not a stored object: its own checks.
+    if resource.type_name == crate::resources::ad_hoc_commands::AD_HOC_COMMAND.type_name {
+        let mut body = body.clone();
+        for (field, value) in extra {
+            body.insert(field.name.to_string(), value);
+        }
+        return crate::api::ad_hoc::create_from(state, caller, &body).await;
+    }
     let mut values = validate::body(resource, body, Mode::Create).map_err(ApiError::Fields)?;
     for (field, value) in extra {
         values.retain(|(f, _)| f.name != field.name);
