@@ -130,7 +130,7 @@ pub(super) fn setup(what: &str, err: impl std::fmt::Display) -> RunError {
 /// user only.
 pub(super) fn prepare_dirs(pdd: &Path) -> Result<(), RunError> {
     let _ = std::fs::remove_dir_all(pdd);
-    for dir in ["env", "inventory"] {
+    for dir in ["env", "inventory", "cp"] {
         std::fs::create_dir_all(pdd.join(dir)).map_err(|e| setup("private data dir", e))?;
     }
     std::fs::set_permissions(pdd, std::fs::Permissions::from_mode(0o700))
@@ -152,13 +152,21 @@ impl Executor {
             "ad_hoc_command" => self.prepare_ad_hoc(id, &pdd).await,
             _ => self.prepare_job(id, &pdd).await,
         };
-        let prepared = match prepared {
+        let mut prepared = match prepared {
             Ok(prepared) => prepared,
             Err(err) => {
                 let _ = std::fs::remove_dir_all(&pdd);
                 return Err(err);
             }
         };
+        // SSH connections are the run's own: never shared with another job
+        // (the default path depends only on host, port and user).
+        if let Some(Value::Object(env)) = prepared.kwargs.get_mut("envvars") {
+            env.insert(
+                "ANSIBLE_SSH_CONTROL_PATH_DIR".into(),
+                Value::String(pdd.join("cp").display().to_string()),
+            );
+        }
         if !jobs::mark_running(
             &self.db,
             id,
@@ -178,7 +186,12 @@ impl Executor {
             }
             _ => None,
         };
-        // The data dir may hold secrets: never leave it.
+        // What outlives the run (ssh masters, the agent holding its key) goes
+        // with it; the data dir may hold secrets: never leave it.
+        super::runner::signal_all(
+            &super::runner::processes_mentioning(&pdd),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let _ = std::fs::remove_dir_all(&pdd);
         let mut outcome = result?;
         match &prepared.after {

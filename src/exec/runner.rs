@@ -241,3 +241,51 @@ pub fn signal_all(pids: &[u32], signal: nix::sys::signal::Signal) {
         }
     }
 }
+
+/// Processes whose command line names `dir`: what a run leaves behind
+/// outside its process tree (ssh connection masters under the run's
+/// control-path dir, the ssh-agent holding its key until it notices its
+/// parent is gone).
+pub fn processes_mentioning(dir: &Path) -> Vec<u32> {
+    let needle = dir.display().to_string();
+    // `jobs/1` must not match `jobs/10`: the path ends where a name does.
+    let names = |cmdline: &str| {
+        cmdline.match_indices(&needle).any(|(at, _)| {
+            cmdline[at + needle.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == '/' || c == ' ' || c == '"' || c == '\'')
+        })
+    };
+    let own = std::process::id();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (pid != own && names(&cmdline)).then_some(pid)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod leftovers {
+    #[test]
+    fn a_run_dir_names_only_its_own_processes() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30", "/tmp/rawx-leftover-test/jobs/10/cp"])
+            .spawn()
+            .expect("sleep");
+        let found =
+            super::processes_mentioning(std::path::Path::new("/tmp/rawx-leftover-test/jobs/1"));
+        let own =
+            super::processes_mentioning(std::path::Path::new("/tmp/rawx-leftover-test/jobs/10"));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(!found.contains(&child.id()));
+        assert!(own.contains(&child.id()));
+    }
+}
