@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod embedded;
 pub mod exec;
+pub mod inventory;
 pub mod node;
 pub mod rbac;
 pub mod resource;

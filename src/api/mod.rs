@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod headers;
 pub mod inventory_sources;
+pub mod inventory_views;
 pub mod launch;
 pub mod me;
 pub mod metrics;
@@ -147,6 +148,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v2/settings/{slug}/",
             web::get().to(settings::category),
         );
+    // Before the sub-lists: a smart inventory's hosts are not its children.
+    inventory_views::mount(cfg);
     relations::mount(cfg);
     unified_jobs::mount(cfg);
     survey::mount(cfg);

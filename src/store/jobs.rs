@@ -326,6 +326,7 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
 
 /// An inventory's enabled hosts with their variables text, and its groups
 /// with their variables, hosts and children, for the job's inventory script.
+/// A smart inventory's hosts are those its filter selects; it has no groups.
 pub async fn inventory(
     db: &Db,
     inventory: i64,
@@ -337,6 +338,22 @@ pub async fn inventory(
     ),
     StoreError,
 > {
+    // Before this function takes its own connection: a small pool must
+    // not wait on itself.
+    let hosts = match crate::inventory::inventory_hosts(db, inventory).await {
+        Ok(hosts) => hosts,
+        Err(crate::inventory::InventoryError::Store(err)) => return Err(err),
+        Err(crate::inventory::InventoryError::Missing(_)) => Vec::new(),
+        // Filters are checked when written; one that no longer compiles
+        // selects nothing rather than everything.
+        Err(crate::inventory::InventoryError::Filter(err)) => {
+            tracing::warn!(inventory, %err, "smart inventory filter does not compile");
+            Vec::new()
+        }
+    }
+    .into_iter()
+    .map(|h| (h.id, h.name, h.variables))
+    .collect();
     let conn = db.get().await?;
     let vars: String = conn
         .query_opt(
@@ -346,15 +363,6 @@ pub async fn inventory(
         .await?
         .map(|r| r.get(0))
         .unwrap_or_default();
-    let hosts = conn
-        .query(
-            "SELECT id, name, variables FROM hosts WHERE inventory_id = $1 AND enabled ORDER BY name",
-            &[&inventory],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
     let groups = conn
         .query(
             "SELECT g.name, g.variables,

@@ -165,6 +165,13 @@ pub fn inventory(
                 "Only smart inventories have a host filter.",
             );
         }
+        // The filter must compile now: a job or a host list is no place to
+        // find out it does not.
+        "smart" => {
+            if let Err(err) = crate::inventory::host_filter::compile(filter) {
+                validate::push(&mut errors, "host_filter", err.to_string());
+            }
+        }
         _ => {}
     }
     if let (Some(existing), true) = (existing, values.iter().any(|(f, _)| f.name == "kind"))
