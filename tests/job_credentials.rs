@@ -823,3 +823,68 @@ async fn a_source_control_key_fetches_a_project_over_ssh() {
     }
     assert_runs_leave_no_process(&node).await;
 }
+
+/// An ad hoc command over SSH with the same machine credential machinery.
+#[tokio::test]
+async fn an_ad_hoc_command_runs_over_ssh_with_a_machine_credential() {
+    let passphrase = "adhoc-phrase-Jt4Lm9";
+    let keys = tempfile::tempdir().expect("keys");
+    let (private_key, public_key) = key_pair(keys.path(), "adhoc", passphrase);
+    let sshd = Sshd::start(&public_key);
+    let node = Node::start().await;
+    let admin = node.admin();
+    let user = current_user();
+    let machine = credential(
+        &admin,
+        "adhoc ssh",
+        type_id(&admin, "Machine").await,
+        json!({"username": user, "ssh_key_data": private_key, "ssh_key_unlock": passphrase}),
+    )
+    .await;
+    let template = template(
+        &node,
+        &admin,
+        &[(
+            "noop.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks: []\n",
+        )],
+        (
+            "127.0.0.1",
+            &format!(
+                "ansible_port: {}\nansible_python_interpreter: /usr/bin/python3\n",
+                sshd.port
+            ),
+        ),
+        &[],
+        json!({}),
+    )
+    .await;
+    let (status, created) = admin
+        .post(
+            "/api/v2/ad_hoc_commands/",
+            json!({"inventory": template["inventory"], "credential": machine,
+                   "module_name": "command", "module_args": "whoami"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let command = admin.finished(created["url"].as_str().expect("url")).await;
+    let text = stdout(&admin, &command).await;
+    assert_eq!(
+        command["status"],
+        "successful",
+        "{command}\n{text}\nsshd:\n{}",
+        sshd.log()
+    );
+    assert!(text.contains(&user), "{text}");
+    let events = events_at(&admin, &command, "events").await;
+    assert!(events.contains("\"host_name\":\"127.0.0.1\""), "{events}");
+    assert!(
+        sshd.log()
+            .contains(&format!("Accepted publickey for {user}")),
+        "{}",
+        sshd.log()
+    );
+    assert_nowhere_in(&admin, &command, "events", &[&private_key, passphrase]).await;
+    assert_pdd_gone(&node, &command);
+    assert_runs_leave_no_process(&node).await;
+}

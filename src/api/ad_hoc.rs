@@ -19,7 +19,8 @@ use crate::store::StoreError;
 use crate::store::ad_hoc_commands::{self, NewCommand};
 use crate::store::pool::Queryable;
 
-/// AWX's `AD_HOC_COMMANDS` setting: the modules an ad hoc command may run.
+/// AWX's default `AD_HOC_COMMANDS`: the modules an ad hoc command may run
+/// when the setting is missing.
 pub const ALLOWED_MODULES: &[&str] = &[
     "command",
     "shell",
@@ -144,7 +145,16 @@ async fn checked(
     if command.module_name.is_empty() {
         command.module_name = "command".into();
     }
-    if !ALLOWED_MODULES.contains(&command.module_name.as_str()) {
+    // The allow-list is the AD_HOC_COMMANDS setting (seeded with AWX's default).
+    let allowed: Vec<String> =
+        match crate::store::settings::get(&state.db, "AD_HOC_COMMANDS").await? {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => ALLOWED_MODULES.iter().map(|m| m.to_string()).collect(),
+        };
+    if !allowed.contains(&command.module_name) {
         invalid(
             &mut errors,
             "module_name",

@@ -1,5 +1,6 @@
-//! Starting inventory syncs: `/inventory_sources/N/update/` and
-//! `/inventories/N/update_inventory_sources/`.
+//! Starting inventory syncs (`/inventory_sources/N/update/`,
+//! `/inventories/N/update_inventory_sources/`) and what they and the fact
+//! cache leave on hosts (`/hosts/N/ansible_facts/`).
 
 use actix_web::HttpResponse;
 use actix_web::web::Path;
@@ -145,4 +146,21 @@ pub async fn update_all(
             })
             .collect::<Vec<_>>(),
     ))
+}
+
+/// `GET /api/v2/hosts/N/ansible_facts/`: the facts the fact cache saved.
+pub async fn host_facts(
+    state: State,
+    path: Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let id = lookup::resolve(&state, &crate::resources::hosts::HOST, &path).await?;
+    readable(&state, &caller, &crate::resources::hosts::HOST, id).await?;
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let facts: Value = conn
+        .query_one("SELECT ansible_facts FROM hosts WHERE id = $1", &[&id])
+        .await
+        .map_err(StoreError::from)?
+        .get(0);
+    Ok(HttpResponse::Ok().json(facts))
 }

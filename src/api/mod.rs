@@ -108,6 +108,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(inventory_sources::update_all),
         )
         .route(
+            "/api/v2/hosts/{id}/ansible_facts/",
+            web::get().to(inventory_sources::host_facts),
+        )
+        .route(
             "/api/v2/hosts/{id}/ad_hoc_commands/",
             web::post().to(ad_hoc::create_for_host),
         )

@@ -63,8 +63,11 @@ pub(super) struct Prepared {
 
 /// What a kind of unified job does once its run has ended.
 pub(super) enum AfterRun {
-    /// Host summaries from `playbook_on_stats` (jobs).
-    HostSummaries,
+    /// Host summaries from `playbook_on_stats`, and the facts the run
+    /// cached (jobs).
+    Job {
+        facts: Option<super::fact_cache::FactCache>,
+    },
     /// Nothing beyond the status (ad hoc commands).
     Nothing,
     /// Record the revision the update checked out on its project.
@@ -186,6 +189,10 @@ impl Executor {
             }
             _ => None,
         };
+        let facts = match &prepared.after {
+            AfterRun::Job { facts: Some(cache) } => Some(cache.collect()),
+            _ => None,
+        };
         // What outlives the run (ssh masters, the agent holding its key) goes
         // with it; the data dir may hold secrets: never leave it.
         super::runner::signal_all(
@@ -206,6 +213,11 @@ impl Executor {
                     .unwrap_or_default();
                 project_updates::record_revision(&self.db, id, *project, &revision, &playbooks)
                     .await?;
+            }
+            AfterRun::Job { .. } => {
+                if let Some(facts) = facts {
+                    facts.save(&self.db).await?;
+                }
             }
             AfterRun::InventoryUpdate(import) => {
                 if let Some(output) = inventory_output
@@ -288,7 +300,7 @@ impl Executor {
                 Ok(RunnerMessage::Event(value)) => {
                     if let Some(event) = JobEvent::from_runner(&value) {
                         if event.event == "playbook_on_stats"
-                            && matches!(prepared.after, AfterRun::HostSummaries)
+                            && matches!(prepared.after, AfterRun::Job { .. })
                         {
                             stats = jobs::stats_from_event(&event.event_data);
                         }

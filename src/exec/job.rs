@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use super::dispatch::{AfterRun, Executor, Prepared, RunError, prepare_dirs, setup, write_private};
+use super::fact_cache::FactCache;
 use crate::resource::validate::parse_vars;
 use crate::store::jobs::{self, JobSpec};
 use crate::store::{Db, project_updates};
@@ -81,6 +82,17 @@ impl Executor {
         }
         let mut envvars = injection.env.clone();
         let mut shown_env = injection.safe_env.clone();
+        // ansible-runner points ansible's jsonfile cache at this directory
+        // for every run; only a job using the fact cache finds facts there.
+        let facts = if spec.use_fact_cache {
+            let dir = pdd
+                .join("artifacts")
+                .join(spec.id.to_string())
+                .join("fact_cache");
+            Some(FactCache::restore(&self.db, host_ids.clone(), dir).await?)
+        } else {
+            None
+        };
         for (key, value) in [
             ("JOB_ID", spec.id.to_string()),
             ("INVENTORY_ID", inventory.to_string()),
@@ -98,7 +110,7 @@ impl Executor {
             host_ids,
             timeout: spec.timeout,
             shown_env,
-            after: AfterRun::HostSummaries,
+            after: AfterRun::Job { facts },
         })
     }
 

@@ -4,6 +4,7 @@ mod ad_hoc;
 pub mod credentials;
 pub mod dispatch;
 pub mod event;
+mod fact_cache;
 mod inventory_update;
 mod job;
 mod project_update;

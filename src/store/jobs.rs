@@ -283,6 +283,8 @@ pub struct JobSpec {
     pub become_enabled: bool,
     /// Survey password answers, encrypted, by variable.
     pub survey_passwords: Value,
+    /// Restore and save facts through the jsonfile cache.
+    pub use_fact_cache: bool,
 }
 
 /// The job's run settings.
@@ -293,7 +295,7 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
             "SELECT u.id, u.created, j.playbook, j.inventory_id, j.project_id, coalesce(p.scm_type, ''),
                     coalesce(p.local_path, ''), j.\"limit\", j.forks, j.verbosity, j.job_tags, j.skip_tags,
                     j.job_type, j.timeout, j.extra_vars, coalesce(t.extra_vars, ''), j.diff_mode, j.become_enabled,
-                    j.survey_passwords
+                    j.survey_passwords, j.use_fact_cache
                FROM unified_jobs u JOIN jobs j ON j.id = u.id
                LEFT JOIN projects p ON p.id = j.project_id
                LEFT JOIN job_templates t ON t.id = j.job_template_id
@@ -321,6 +323,7 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
         diff_mode: r.get(16),
         become_enabled: r.get(17),
         survey_passwords: r.get(18),
+        use_fact_cache: r.get(19),
     }))
 }
 

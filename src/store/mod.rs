@@ -5,6 +5,7 @@ pub mod ad_hoc_commands;
 pub mod auth;
 pub mod credential_types;
 pub mod events;
+pub mod facts;
 pub mod heartbeat;
 pub mod instances;
 pub mod inventory_updates;

@@ -22,3 +22,12 @@ pub async fn install_uuid(db: &Db) -> Result<String, StoreError> {
     let value: Value = row.get(0);
     Ok(value.as_str().unwrap_or_default().to_string())
 }
+
+/// A system setting's value (AWX's settings, seeded with their defaults).
+pub async fn get(db: &Db, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+    let conn = db.get().await?;
+    Ok(conn
+        .query_opt("SELECT value FROM settings WHERE key = $1", &[&key])
+        .await?
+        .map(|r| r.get(0)))
+}
