@@ -1,0 +1,498 @@
+//! Frames: what two linked nodes say to each other on a QUIC stream.
+//!
+//! On the wire a frame is a 4-byte big-endian length, then that many bytes:
+//! one version byte and the bincode encoding of [`Frame`]. The length is
+//! checked against [`MAX_FRAME_LEN`] before anything is allocated, and
+//! bincode runs with the same limit, so a hostile peer can make us allocate at
+//! most one frame's worth of memory and never makes the decoder panic.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::id::{NodeId, WorkUnitId};
+
+/// The frame format this build speaks; the first byte of every frame body.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// Largest frame body (version byte included) a node sends or accepts.
+pub const MAX_FRAME_LEN: usize = 1 << 20;
+/// Largest payload of one [`Message::Data`] frame, leaving room for the header.
+pub const MAX_PAYLOAD_LEN: usize = MAX_FRAME_LEN - 4096;
+/// Bytes of the length prefix.
+pub const LEN_PREFIX: usize = 4;
+/// Hop limit given to every routed frame when it is first sent.
+pub const MAX_HOPS: u8 = 30;
+
+/// One message between two directly linked nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frame {
+    /// First frame on a link in each direction: who I am.
+    Hello(Hello),
+    /// A link-state advertisement being flooded.
+    Advertise(Advertisement),
+    /// A message for some node, forwarded hop by hop.
+    Routed(Routed),
+    /// Proof of life when there is nothing else to say.
+    Keepalive,
+}
+
+/// The handshake: the id must match the sender's certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The sender's node id.
+    pub node: NodeId,
+    /// The sender's protocol version.
+    pub version: u8,
+    /// When the sender's process started (µs since the Unix epoch); a new
+    /// epoch means the peer restarted.
+    pub epoch: u64,
+    /// The link cost the dialer asks for; the acceptor uses the same.
+    pub link_cost: u32,
+}
+
+/// One node's adjacencies, flooded through the mesh.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advertisement {
+    /// The node whose links these are.
+    pub origin: NodeId,
+    /// The origin's start time; a restarted node's sequence starts again.
+    pub epoch: u64,
+    /// Increases with every advertisement of one epoch.
+    pub seq: u64,
+    /// How long receivers keep this advertisement without a newer one.
+    pub max_age_ms: u32,
+    /// The origin's live links.
+    pub links: Vec<Adjacency>,
+}
+
+/// A link from an advertisement's origin to a neighbour.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Adjacency {
+    /// The neighbour.
+    pub peer: NodeId,
+    /// The cost of using the link (at least 1).
+    pub cost: u32,
+}
+
+/// A message addressed to a node, with its envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routed {
+    /// The node that should receive it.
+    pub dest: NodeId,
+    /// The node that sent it.
+    pub source: NodeId,
+    /// Hops left before the frame is dropped, so a transient loop dies out.
+    pub hops_left: u8,
+    /// What is being said.
+    pub message: Message,
+}
+
+/// What a routed frame carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Bytes of a work unit's stream, starting at `offset`.
+    Data {
+        /// The work unit.
+        unit: WorkUnitId,
+        /// Byte offset of `payload` in the unit's stream.
+        offset: u64,
+        /// The bytes.
+        payload: Bytes,
+    },
+    /// The receiver holds a unit's stream up to `offset`.
+    Ack {
+        /// The work unit.
+        unit: WorkUnitId,
+        /// Bytes received so far.
+        offset: u64,
+    },
+    /// A work unit's state on the node that runs it.
+    Status {
+        /// The work unit.
+        unit: WorkUnitId,
+        /// Its state.
+        state: WorkState,
+        /// A human reason, e.g. an exit status.
+        detail: String,
+        /// Bytes of output the unit has produced so far.
+        output_size: u64,
+    },
+    /// Stop a work unit.
+    Cancel {
+        /// The work unit.
+        unit: WorkUnitId,
+    },
+    /// Stop a work unit and forget its files.
+    Release {
+        /// The work unit.
+        unit: WorkUnitId,
+    },
+    /// A frame could not be delivered to `dest`: no route, or out of hops.
+    Unreachable {
+        /// The node that could not be reached.
+        dest: NodeId,
+    },
+}
+
+/// The life of a work unit, as Receptor numbers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkState {
+    /// Accepted, not started.
+    Pending,
+    /// Running.
+    Running,
+    /// Finished with success.
+    Succeeded,
+    /// Finished with failure.
+    Failed,
+    /// Stopped by a cancel.
+    Canceled,
+}
+
+/// Why bytes are not a frame.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The length prefix announces more than [`MAX_FRAME_LEN`].
+    #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN}")]
+    TooLarge(u64),
+    /// A zero-length frame has no version byte.
+    #[error("empty frame")]
+    Empty,
+    /// The peer speaks another protocol version.
+    #[error("unsupported frame version {0} (this node speaks {PROTOCOL_VERSION})")]
+    Version(u8),
+    /// The body is not a valid encoding of a frame.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    /// The body decodes but has bytes left over.
+    #[error("{0} trailing bytes after the frame")]
+    Trailing(usize),
+    /// The stream ended inside a frame.
+    #[error("stream ended inside a frame")]
+    Truncated,
+    /// Reading or writing the stream failed.
+    #[error("stream: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_FRAME_LEN>()
+}
+
+/// Encodes `frame` with its length prefix.
+pub fn encode(frame: &Frame) -> Result<Vec<u8>, FrameError> {
+    let mut out = vec![0u8; LEN_PREFIX];
+    out.push(PROTOCOL_VERSION);
+    bincode::serde::encode_into_std_write(frame, &mut out, config())
+        .map_err(|e| FrameError::Malformed(e.to_string()))?;
+    let body = out.len() - LEN_PREFIX;
+    if body > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge(body as u64));
+    }
+    let prefix = u32::try_from(body).map_err(|_| FrameError::TooLarge(body as u64))?;
+    out[..LEN_PREFIX].copy_from_slice(&prefix.to_be_bytes());
+    Ok(out)
+}
+
+/// Reads the length prefix and checks it against the cap; `None` until four
+/// bytes are there.
+fn body_len(buf: &[u8]) -> Result<Option<usize>, FrameError> {
+    let Some(prefix) = buf.first_chunk::<LEN_PREFIX>() else {
+        return Ok(None);
+    };
+    checked_len(*prefix).map(Some)
+}
+
+fn checked_len(prefix: [u8; LEN_PREFIX]) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes(prefix);
+    match usize::try_from(len) {
+        Ok(0) => Err(FrameError::Empty),
+        Ok(n) if n <= MAX_FRAME_LEN => Ok(n),
+        _ => Err(FrameError::TooLarge(u64::from(len))),
+    }
+}
+
+/// Decodes one frame from the front of `buf`: `Ok(None)` if more bytes are
+/// needed, else the frame and how many bytes it took.
+pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
+    let Some(len) = body_len(buf)? else {
+        return Ok(None);
+    };
+    let Some(body) = buf.get(LEN_PREFIX..LEN_PREFIX + len) else {
+        return Ok(None);
+    };
+    Ok(Some((decode_body(body)?, LEN_PREFIX + len)))
+}
+
+/// Decodes a frame body (version byte and bincode, no length prefix).
+pub fn decode_body(body: &[u8]) -> Result<Frame, FrameError> {
+    let (&version, rest) = body.split_first().ok_or(FrameError::Empty)?;
+    if version != PROTOCOL_VERSION {
+        return Err(FrameError::Version(version));
+    }
+    let (frame, used): (Frame, usize) = bincode::serde::decode_from_slice(rest, config())
+        .map_err(|e| FrameError::Malformed(e.to_string()))?;
+    if used != rest.len() {
+        return Err(FrameError::Trailing(rest.len() - used));
+    }
+    Ok(frame)
+}
+
+/// Reads one frame; `Ok(None)` when the stream ends cleanly between frames.
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Frame>, FrameError> {
+    let mut prefix = [0u8; LEN_PREFIX];
+    let mut got = 0;
+    while got < LEN_PREFIX {
+        let n = r.read(&mut prefix[got..]).await?;
+        if n == 0 {
+            return if got == 0 {
+                Ok(None)
+            } else {
+                Err(FrameError::Truncated)
+            };
+        }
+        got += n;
+    }
+    // Checked before the body buffer exists: an announced 4 GiB costs nothing.
+    let len = checked_len(prefix)?;
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
+        _ => FrameError::Io(e),
+    })?;
+    decode_body(&body).map(Some)
+}
+
+/// Writes one frame.
+pub async fn write_frame<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    frame: &Frame,
+) -> Result<(), FrameError> {
+    let bytes = encode(frame)?;
+    w.write_all(&bytes).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn node_id() -> impl Strategy<Value = NodeId> {
+        // webpki refuses an all-digit last label (it would read as an IP).
+        "[a-z0-9]{0,19}[a-z](\\.[a-z0-9]{0,9}[a-z]){0,2}"
+            .prop_map(|s| NodeId::new(s).expect("the strategy makes valid ids"))
+    }
+
+    fn unit_id() -> impl Strategy<Value = WorkUnitId> {
+        "[A-Za-z0-9_-]{1,64}".prop_map(|s| WorkUnitId::new(s).expect("valid unit id"))
+    }
+
+    fn state() -> impl Strategy<Value = WorkState> {
+        prop_oneof![
+            Just(WorkState::Pending),
+            Just(WorkState::Running),
+            Just(WorkState::Succeeded),
+            Just(WorkState::Failed),
+            Just(WorkState::Canceled),
+        ]
+    }
+
+    fn message() -> impl Strategy<Value = Message> {
+        prop_oneof![
+            (
+                unit_id(),
+                any::<u64>(),
+                proptest::collection::vec(any::<u8>(), 0..2048)
+            )
+                .prop_map(|(unit, offset, payload)| Message::Data {
+                    unit,
+                    offset,
+                    payload: Bytes::from(payload)
+                }),
+            (unit_id(), any::<u64>()).prop_map(|(unit, offset)| Message::Ack { unit, offset }),
+            (unit_id(), state(), ".{0,40}", any::<u64>()).prop_map(
+                |(unit, state, detail, output_size)| Message::Status {
+                    unit,
+                    state,
+                    detail,
+                    output_size
+                }
+            ),
+            unit_id().prop_map(|unit| Message::Cancel { unit }),
+            unit_id().prop_map(|unit| Message::Release { unit }),
+            node_id().prop_map(|dest| Message::Unreachable { dest }),
+        ]
+    }
+
+    fn frame() -> impl Strategy<Value = Frame> {
+        prop_oneof![
+            (node_id(), any::<u8>(), any::<u64>(), any::<u32>()).prop_map(
+                |(node, version, epoch, link_cost)| Frame::Hello(Hello {
+                    node,
+                    version,
+                    epoch,
+                    link_cost
+                })
+            ),
+            (
+                node_id(),
+                any::<u64>(),
+                any::<u64>(),
+                any::<u32>(),
+                proptest::collection::vec(
+                    (node_id(), any::<u32>()).prop_map(|(peer, cost)| Adjacency { peer, cost }),
+                    0..8
+                )
+            )
+                .prop_map(|(origin, epoch, seq, max_age_ms, links)| {
+                    Frame::Advertise(Advertisement {
+                        origin,
+                        epoch,
+                        seq,
+                        max_age_ms,
+                        links,
+                    })
+                }),
+            (node_id(), node_id(), any::<u8>(), message()).prop_map(
+                |(dest, source, hops_left, message)| Frame::Routed(Routed {
+                    dest,
+                    source,
+                    hops_left,
+                    message
+                })
+            ),
+            Just(Frame::Keepalive),
+        ]
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime")
+            .block_on(f)
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = decode(&bytes);
+            let _ = decode_body(&bytes);
+            let _ = block_on(read_frame(&mut bytes.as_slice()));
+        }
+
+        #[test]
+        fn bytes_after_a_valid_header_never_panic(
+            tail in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            // Random bytes rarely reach past the version check; this does.
+            let mut buf = ((tail.len() + 1) as u32).to_be_bytes().to_vec();
+            buf.push(PROTOCOL_VERSION);
+            buf.extend_from_slice(&tail);
+            let _ = decode(&buf);
+        }
+
+        #[test]
+        fn encode_then_decode_is_identity(f in frame()) {
+            let bytes = encode(&f).expect("encodes");
+            let (back, used) = decode(&bytes).expect("decodes").expect("complete");
+            prop_assert_eq!(used, bytes.len());
+            prop_assert_eq!(&back, &f);
+            let streamed = block_on(read_frame(&mut bytes.as_slice())).expect("reads");
+            prop_assert_eq!(streamed, Some(f));
+        }
+
+        #[test]
+        fn every_strict_prefix_asks_for_more(f in frame()) {
+            let bytes = encode(&f).expect("encodes");
+            for cut in 0..bytes.len() {
+                prop_assert!(decode(&bytes[..cut]).expect("a prefix is not an error").is_none());
+            }
+        }
+
+        #[test]
+        fn oversize_length_is_refused_from_the_prefix_alone(
+            len in (MAX_FRAME_LEN as u32 + 1)..=u32::MAX,
+        ) {
+            // Only the four prefix bytes exist: a refusal here proves the
+            // decision came before any body was read or allocated.
+            let prefix = len.to_be_bytes();
+            prop_assert!(matches!(decode(&prefix), Err(FrameError::TooLarge(_))));
+            let streamed = block_on(read_frame(&mut prefix.as_slice()));
+            prop_assert!(matches!(streamed, Err(FrameError::TooLarge(_))));
+        }
+    }
+
+    #[test]
+    fn a_huge_inner_length_is_refused_by_the_limit() {
+        // A valid outer frame whose payload claims 2^62 bytes: bincode must
+        // refuse the claim instead of trying to reserve it.
+        let f = Frame::Routed(Routed {
+            dest: NodeId::new("a").expect("id"),
+            source: NodeId::new("b").expect("id"),
+            hops_left: 1,
+            message: Message::Data {
+                unit: WorkUnitId::new("u").expect("id"),
+                offset: 0,
+                payload: Bytes::from_static(b"x"),
+            },
+        });
+        let mut bytes = encode(&f).expect("encodes");
+        // The payload's length is the varint right before its single byte.
+        let at = bytes.len() - 2;
+        assert_eq!(bytes[at], 1);
+        bytes.truncate(at);
+        bytes.push(0xfd); // bincode varint marker for a u64
+        bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        bytes.push(b'x');
+        let body = (bytes.len() - LEN_PREFIX) as u32;
+        bytes[..LEN_PREFIX].copy_from_slice(&body.to_be_bytes());
+        assert!(matches!(decode(&bytes), Err(FrameError::Malformed(_))));
+    }
+
+    #[test]
+    fn other_versions_and_trailing_bytes_are_refused() {
+        let mut bytes = encode(&Frame::Keepalive).expect("encodes");
+        bytes[LEN_PREFIX] = PROTOCOL_VERSION + 1;
+        assert!(matches!(decode(&bytes), Err(FrameError::Version(_))));
+
+        let mut bytes = encode(&Frame::Keepalive).expect("encodes");
+        bytes.push(0);
+        let body = (bytes.len() - LEN_PREFIX) as u32;
+        bytes[..LEN_PREFIX].copy_from_slice(&body.to_be_bytes());
+        assert!(matches!(decode(&bytes), Err(FrameError::Trailing(1))));
+    }
+
+    #[test]
+    fn invalid_ids_inside_a_frame_are_refused() {
+        let mut bytes = encode(&Frame::Advertise(Advertisement {
+            origin: NodeId::new("abc").expect("id"),
+            epoch: 0,
+            seq: 0,
+            max_age_ms: 0,
+            links: vec![],
+        }))
+        .expect("encodes");
+        let at = bytes
+            .windows(3)
+            .position(|w| w == b"abc")
+            .expect("the id is in the frame");
+        bytes[at] = b'A';
+        assert!(matches!(decode(&bytes), Err(FrameError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_frame_over_the_cap_is_not_encoded() {
+        let f = Frame::Routed(Routed {
+            dest: NodeId::new("a").expect("id"),
+            source: NodeId::new("b").expect("id"),
+            hops_left: 1,
+            message: Message::Data {
+                unit: WorkUnitId::new("u").expect("id"),
+                offset: 0,
+                payload: Bytes::from(vec![0u8; MAX_FRAME_LEN]),
+            },
+        });
+        assert!(matches!(encode(&f), Err(FrameError::TooLarge(_))));
+    }
+}
