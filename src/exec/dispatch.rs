@@ -107,7 +107,16 @@ impl JobRunner for Executor {
             let outcome = self.run_unit(id).await;
             if let Err(err) = &outcome {
                 // A system failure is `error` with the reason, never a silent stall.
-                let _ = jobs::finish(&self.db, id, "error", &err.to_string(), 0, &Vec::new()).await;
+                let _ = jobs::finish(
+                    &self.db,
+                    id,
+                    "error",
+                    &err.to_string(),
+                    0,
+                    &Vec::new(),
+                    &HashMap::new(),
+                )
+                .await;
             }
             if let Some(wake) = self.wake.get() {
                 wake();
@@ -237,6 +246,7 @@ impl Executor {
             &outcome.explanation,
             outcome.events,
             &outcome.stats,
+            &prepared.host_ids,
         )
         .await?;
         Ok(())

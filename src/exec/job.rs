@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::dispatch::{AfterRun, Executor, Prepared, RunError, prepare_dirs, setup, write_private};
 use super::fact_cache::FactCache;
+use crate::inventory::script::{self, Options};
 use crate::resource::validate::parse_vars;
 use crate::store::jobs::{self, JobSpec};
 use crate::store::{Db, project_updates};
@@ -155,45 +156,14 @@ impl Executor {
     }
 }
 
-/// The inventory as the executable script AWX gives a job: one JSON
-/// document with `all`, every group and `_meta.hostvars`.
+/// The inventory as the executable script AWX gives a job (the same
+/// document `/inventories/N/script/` serves), and its hosts' ids by name.
 pub(super) async fn inventory_script(
     db: &Db,
     inventory: i64,
 ) -> Result<(String, HashMap<String, i64>), RunError> {
-    let (hosts, groups, variables) = jobs::inventory(db, inventory).await?;
-    let mut hostvars = Map::new();
-    for (_, name, vars) in &hosts {
-        hostvars.insert(
-            name.clone(),
-            Value::Object(parse_vars(vars).unwrap_or_default()),
-        );
-    }
-    let grouped: std::collections::HashSet<&String> =
-        groups.iter().flat_map(|g| g.2.iter()).collect();
-    let ungrouped: Vec<&String> = hosts
-        .iter()
-        .map(|h| &h.1)
-        .filter(|h| !grouped.contains(h))
-        .collect();
-    let mut document = Map::new();
-    document.insert(
-        "all".into(),
-        json!({"hosts": ungrouped, "children": groups.iter().map(|g| &g.0).collect::<Vec<_>>(),
-               "vars": parse_vars(&variables).unwrap_or_default()}),
-    );
-    for (name, vars, members, children) in &groups {
-        document.insert(
-            name.clone(),
-            json!({"hosts": members, "children": children, "vars": parse_vars(vars).unwrap_or_default()}),
-        );
-    }
-    document.insert("_meta".into(), json!({"hostvars": hostvars}));
-    let json = Value::Object(document).to_string();
-    let ids = hosts
-        .iter()
-        .map(|(id, name, _)| (name.clone(), *id))
-        .collect();
-    let script = format!("#!/bin/sh\ncat <<'RAWX_INVENTORY_END'\n{json}\nRAWX_INVENTORY_END\n");
-    Ok((script, ids))
+    let built = script::document(db, inventory, &Options::for_job(1, 1))
+        .await
+        .map_err(|e| setup("inventory", e))?;
+    Ok((script::executable(&built.document), built.host_ids))
 }

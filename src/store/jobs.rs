@@ -327,62 +327,6 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
     }))
 }
 
-/// An inventory's enabled hosts with their variables text, and its groups
-/// with their variables, hosts and children, for the job's inventory script.
-/// A smart inventory's hosts are those its filter selects; it has no groups.
-pub async fn inventory(
-    db: &Db,
-    inventory: i64,
-) -> Result<
-    (
-        Vec<(i64, String, String)>,
-        Vec<(String, String, Vec<String>, Vec<String>)>,
-        String,
-    ),
-    StoreError,
-> {
-    // Before this function takes its own connection: a small pool must
-    // not wait on itself.
-    let hosts = match crate::inventory::inventory_hosts(db, inventory).await {
-        Ok(hosts) => hosts,
-        Err(crate::inventory::InventoryError::Store(err)) => return Err(err),
-        Err(crate::inventory::InventoryError::Missing(_)) => Vec::new(),
-        // Filters are checked when written; one that no longer compiles
-        // selects nothing rather than everything.
-        Err(crate::inventory::InventoryError::Filter(err)) => {
-            tracing::warn!(inventory, %err, "smart inventory filter does not compile");
-            Vec::new()
-        }
-    }
-    .into_iter()
-    .map(|h| (h.id, h.name, h.variables))
-    .collect();
-    let conn = db.get().await?;
-    let vars: String = conn
-        .query_opt(
-            "SELECT variables FROM inventories WHERE id = $1",
-            &[&inventory],
-        )
-        .await?
-        .map(|r| r.get(0))
-        .unwrap_or_default();
-    let groups = conn
-        .query(
-            "SELECT g.name, g.variables,
-                    coalesce((SELECT array_agg(h.name ORDER BY h.name) FROM group_hosts gh JOIN hosts h ON h.id = gh.host_id
-                               WHERE gh.group_id = g.id AND h.enabled), '{}'),
-                    coalesce((SELECT array_agg(c.name ORDER BY c.name) FROM group_children gc JOIN groups c ON c.id = gc.child_id
-                               WHERE gc.parent_id = g.id), '{}')
-               FROM groups g WHERE g.inventory_id = $1 ORDER BY g.name",
-            &[&inventory],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-        .collect();
-    Ok((hosts, groups, vars))
-}
-
 /// Whether someone asked to cancel job `id`.
 pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, StoreError> {
     let conn = db.get().await?;
@@ -451,8 +395,10 @@ pub async fn mark_running(
 /// Per-host counts from `playbook_on_stats`.
 pub type HostStats = Vec<(String, [i32; 8], bool)>;
 
-/// Finishes a job: status, explanation, timings, host summaries, and the
-/// template's and hosts' last job; events are all stored by now.
+/// Finishes a job: status, explanation, timings, host summaries (linked
+/// to the run's hosts, `host_ids` by name: a smart inventory's hosts live in
+/// other inventories), and the template's and hosts' last job; events are
+/// all stored by now.
 pub async fn finish(
     db: &Db,
     id: i64,
@@ -460,6 +406,7 @@ pub async fn finish(
     explanation: &str,
     events: i64,
     stats: &HostStats,
+    host_ids: &std::collections::HashMap<String, i64>,
 ) -> Result<(), StoreError> {
     let mut conn = db.get().await?;
     let tx = conn.transaction().await?;
@@ -492,11 +439,11 @@ pub async fn finish(
             .query_one(
                 "INSERT INTO job_host_summaries (job_id, host_id, host_name, changed, dark, failures, ignored, ok,
                                                  processed, rescued, skipped, failed)
-                 SELECT $1, (SELECT h.id FROM hosts h JOIN jobs j ON j.inventory_id = h.inventory_id
-                              WHERE j.id = $1 AND h.name = $2), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+                 VALUES ($1, (SELECT id FROM hosts WHERE id = $12), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (job_id, host_name) DO UPDATE SET changed = EXCLUDED.changed
                  RETURNING id, host_id",
-                &[&id, host, &changed, &dark, &failures, &ignored, &ok, &processed, &rescued, &skipped, failed],
+                &[&id, host, &changed, &dark, &failures, &ignored, &ok, &processed, &rescued, &skipped, failed,
+                  &host_ids.get(host).copied()],
             )
             .await?;
         let summary: i64 = row.get(0);
