@@ -79,6 +79,11 @@ async fn facts_round_trip_through_the_cache() {
     assert_eq!(facts["custom_fact"], 42, "{facts}");
     let (_, host_now) = admin.get(host["url"].as_str().expect("url")).await;
     assert!(host_now["ansible_facts_modified"].is_string(), "{host_now}");
+    // The host shows the job among its recent jobs, as AWX's serializer does.
+    assert_eq!(
+        host_now["summary_fields"]["recent_jobs"][0]["id"], job["id"],
+        "{host_now}"
+    );
 
     // The next job reads them from the cache, gathering nothing.
     let uses = template(&admin, &project, &inventory, "use", "use.yml").await;

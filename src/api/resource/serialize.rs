@@ -164,6 +164,8 @@ async fn many_to_many(
             None,
             Some(("workflow_job_template_labels", "workflow_job_template_id")),
         ),
+        // A host's groups and recent jobs, as AWX's HostSerializer shows them.
+        "host" => return crate::inventory::host_summaries(client, ids).await,
         _ => return Ok(out),
     };
     for id in ids {
