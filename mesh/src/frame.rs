@@ -279,9 +279,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn node_id() -> impl Strategy<Value = NodeId> {
-        // webpki refuses an all-digit last label (it would read as an IP).
+        // webpki refuses some names that look like numbers ("9", "a.0x1"):
+        // keep only what NodeId accepts.
         "[a-z0-9]{0,19}[a-z](\\.[a-z0-9]{0,9}[a-z]){0,2}"
-            .prop_map(|s| NodeId::new(s).expect("the strategy makes valid ids"))
+            .prop_filter_map("a valid node id", |s| NodeId::new(s).ok())
     }
 
     fn unit_id() -> impl Strategy<Value = WorkUnitId> {

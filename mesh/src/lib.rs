@@ -11,14 +11,14 @@
 
 pub mod frame;
 pub mod id;
-
+pub mod node;
 pub mod routing;
 pub mod tls;
 pub mod transport;
 
 pub use frame::{Frame, Message, WorkState};
 pub use id::{IdError, NodeId, WorkUnitId};
-
+pub use node::{Delivery, Node, NodeConfig, NodeError, NodeStatus, PeerConfig, Timers};
 pub use routing::LinkStateDb;
 pub use tls::{MeshCa, NodeIdentity, TlsError, TrustAnchor};
 pub use transport::{Link, Transport, TransportConfig, TransportError};

@@ -367,6 +367,16 @@ impl Link {
         Ok(frame::read_frame(&mut self.recv).await?)
     }
 
+    /// The QUIC connection, for the node's reader, writer and dialer tasks.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Splits the link for separate reader and writer tasks.
+    pub(crate) fn into_streams(self) -> (SendStream, RecvStream) {
+        (self.send, self.recv)
+    }
+
     /// Closes the connection with one of the [`close_code`]s.
     pub fn close(&self, code: u32, reason: &str) {
         self.connection

@@ -1,0 +1,237 @@
+//! Several mesh nodes on 127.0.0.1: routing through a hop, rerouting after a
+//! node dies, and links that both sides dial.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mesh::{
+    Delivery, MeshCa, Message, Node, NodeConfig, NodeId, NodeStatus, PeerConfig, Timers,
+    TransportConfig, WorkUnitId,
+};
+use tokio::sync::mpsc::Receiver;
+
+/// Long enough for any convergence on a loaded 2-core machine; the tests
+/// wait for conditions, never for a time.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn id(s: &str) -> NodeId {
+    NodeId::new(s).expect("valid id")
+}
+
+fn fast_timers() -> Timers {
+    Timers {
+        transport: TransportConfig {
+            keepalive: Duration::from_millis(300),
+            idle_timeout: Duration::from_secs(3),
+            handshake_timeout: Duration::from_secs(10),
+        },
+        advertise_interval: Duration::from_millis(300),
+        max_age: Duration::from_secs(3),
+        redial_min: Duration::from_millis(50),
+        redial_max: Duration::from_millis(500),
+    }
+}
+
+async fn start(
+    ca: &MeshCa,
+    name: &str,
+    listen: bool,
+    peers: &[(SocketAddr, u32)],
+) -> (Node, Receiver<Delivery>) {
+    Node::start(NodeConfig {
+        identity: ca
+            .issue(&id(name), Duration::from_secs(3600))
+            .expect("cert"),
+        trust: ca.trust_anchor(),
+        listen: listen.then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+        peers: peers
+            .iter()
+            .map(|&(addr, cost)| PeerConfig { addr, cost })
+            .collect(),
+        timers: fast_timers(),
+    })
+    .await
+    .expect("node starts")
+}
+
+fn addr(node: &Node) -> SocketAddr {
+    node.local_addr().expect("listens")
+}
+
+/// Polls `node`'s status until `check` holds.
+async fn until(node: &Node, what: &str, check: impl Fn(&NodeStatus) -> bool) -> NodeStatus {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let status = node.status().await.expect("status");
+        if check(&status) {
+            return status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: never saw {what}; last status {status:#?}",
+            node.id()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn via(status: &NodeStatus, dest: &str) -> Option<String> {
+    status
+        .routes
+        .iter()
+        .find(|r| r.dest == id(dest))
+        .map(|r| r.next_hop.to_string())
+}
+
+fn data(offset: u64, text: &'static str) -> Message {
+    Message::Data {
+        unit: WorkUnitId::new("unit1").expect("id"),
+        offset,
+        payload: Bytes::from_static(text.as_bytes()),
+    }
+}
+
+async fn receive(rx: &mut Receiver<Delivery>) -> Delivery {
+    tokio::time::timeout(PATIENCE, rx.recv())
+        .await
+        .expect("a delivery within the patience bound")
+        .expect("the node is running")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaches_c_through_b() {
+    let ca = MeshCa::generate().expect("ca");
+    let (a, mut a_rx) = start(&ca, "a", true, &[]).await;
+    let (b, _b_rx) = start(&ca, "b", true, &[(addr(&a), 1)]).await;
+    // c only dials out: it has no listening port at all.
+    let (c, mut c_rx) = start(&ca, "c", false, &[(addr(&b), 1)]).await;
+
+    let status = until(&a, "a route to c", |s| via(s, "c").is_some()).await;
+    assert_eq!(via(&status, "c").as_deref(), Some("b"));
+    let route = status
+        .routes
+        .iter()
+        .find(|r| r.dest == id("c"))
+        .expect("route");
+    assert_eq!((route.cost, route.hops), (2, 2));
+    assert_eq!(status.peers.len(), 1);
+    assert!(!status.peers[0].dialed, "b dialed a");
+    let known: Vec<String> = status.nodes.iter().map(|n| n.node.to_string()).collect();
+    assert_eq!(known, ["a", "b", "c"]);
+
+    for (offset, text) in [(0, "hello "), (6, "through "), (14, "b")] {
+        a.send(&id("c"), data(offset, text)).await.expect("send");
+    }
+    for (offset, text) in [(0, "hello "), (6, "through "), (14, "b")] {
+        let got = receive(&mut c_rx).await;
+        assert_eq!(got.source, id("a"));
+        assert_eq!(got.message, data(offset, text));
+    }
+
+    until(&c, "a route to a", |s| via(s, "a").is_some()).await;
+    c.send(
+        &id("a"),
+        Message::Ack {
+            unit: WorkUnitId::new("unit1").expect("id"),
+            offset: 15,
+        },
+    )
+    .await
+    .expect("send back");
+    let got = receive(&mut a_rx).await;
+    assert_eq!(got.source, id("c"));
+
+    // Unknown nodes are refused at once.
+    assert!(matches!(
+        a.send(&id("nowhere"), data(0, "x")).await,
+        Err(mesh::NodeError::Unreachable(_))
+    ));
+    drop(b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_moves_to_the_other_side_of_a_diamond_when_b_dies() {
+    let ca = MeshCa::generate().expect("ca");
+    // a–b–d costs 2, a–c–d costs 4.
+    let (a, _a_rx) = start(&ca, "a", true, &[]).await;
+    let (d, mut d_rx) = start(&ca, "d", true, &[]).await;
+    let (b, _b_rx) = start(&ca, "b", true, &[(addr(&a), 1), (addr(&d), 1)]).await;
+    let (c, _c_rx) = start(&ca, "c", true, &[(addr(&a), 2), (addr(&d), 2)]).await;
+
+    let status = until(&a, "the cheap route to d", |s| {
+        via(s, "d").as_deref() == Some("b")
+    })
+    .await;
+    assert_eq!(
+        status
+            .routes
+            .iter()
+            .find(|r| r.dest == id("d"))
+            .map(|r| r.cost),
+        Some(2)
+    );
+    a.send(&id("d"), data(0, "via b")).await.expect("send");
+    assert_eq!(receive(&mut d_rx).await.message, data(0, "via b"));
+
+    drop(b);
+    let status = until(&a, "d through c", |s| {
+        via(s, "d").as_deref() == Some("c") && via(s, "b").is_none()
+    })
+    .await;
+    assert_eq!(
+        status
+            .routes
+            .iter()
+            .find(|r| r.dest == id("d"))
+            .map(|r| r.cost),
+        Some(4)
+    );
+    a.send(&id("d"), data(5, "via c")).await.expect("send");
+    let got = receive(&mut d_rx).await;
+    assert_eq!((got.source, got.message), (id("a"), data(5, "via c")));
+
+    // b's advertisement expires everywhere after its max age.
+    until(&a, "b forgotten", |s| {
+        s.nodes.iter().all(|n| n.node != id("b"))
+    })
+    .await;
+    drop(c);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_that_dial_each_other_keep_one_link() {
+    let ca = MeshCa::generate().expect("ca");
+    // Each must know the other's port before starting: reserve x's with a
+    // plain socket (released at once, unlike a quinn endpoint, which drains).
+    let x_addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port");
+    let (y, mut y_rx) = start(&ca, "y", true, &[(x_addr, 1)]).await;
+    let (x, _x_rx) = Node::start(NodeConfig {
+        identity: ca.issue(&id("x"), Duration::from_secs(3600)).expect("cert"),
+        trust: ca.trust_anchor(),
+        listen: Some(x_addr),
+        peers: vec![PeerConfig {
+            addr: addr(&y),
+            cost: 1,
+        }],
+        timers: fast_timers(),
+    })
+    .await
+    .expect("x starts on the reserved port");
+
+    until(&x, "a link to y", |s| s.peers.len() == 1).await;
+    until(&y, "a link to x", |s| s.peers.len() == 1).await;
+    // Both ends agree on the link x dialed (the smaller id).
+    until(&x, "x's own link kept", |s| {
+        s.peers.len() == 1 && s.peers[0].dialed
+    })
+    .await;
+    until(&y, "x's link kept", |s| {
+        s.peers.len() == 1 && !s.peers[0].dialed
+    })
+    .await;
+    x.send(&id("y"), data(0, "one link")).await.expect("send");
+    assert_eq!(receive(&mut y_rx).await.message, data(0, "one link"));
+}
