@@ -131,8 +131,12 @@ mod tests {
         for good in ["a", "exec-1", "hop.example.com", "n0"] {
             assert!(NodeId::new(good).is_ok(), "{good}");
         }
+        // webpki refuses names that could read as numbers, so NodeId does.
         for bad in [
             "",
+            "10.0.0.1",
+            "a.9",
+            "0x",
             "A",
             "-a",
             "a-",

@@ -6,7 +6,7 @@
 //! database: no I/O, time passed in), [`tls`] (the mesh CA and node
 //! certificates), [`transport`] (quinn endpoints and the Hello handshake that
 //! binds a node id to its certificate), [`node`] (the async shell that ties
-//! them together).
+//! them together), [`work`] (signed work submissions).
 #![forbid(unsafe_code)]
 
 pub mod frame;
@@ -15,6 +15,7 @@ pub mod node;
 pub mod routing;
 pub mod tls;
 pub mod transport;
+pub mod work;
 
 pub use frame::{Frame, Message, WorkState};
 pub use id::{IdError, NodeId, WorkUnitId};
@@ -22,3 +23,4 @@ pub use node::{Delivery, Node, NodeConfig, NodeError, NodeStatus, PeerConfig, Ti
 pub use routing::LinkStateDb;
 pub use tls::{MeshCa, NodeIdentity, TlsError, TrustAnchor};
 pub use transport::{Link, Transport, TransportConfig, TransportError};
+pub use work::{SignedSubmission, SigningKey, Submission, TrustedKeys, WorkError};
