@@ -641,7 +641,16 @@ async fn write_loop(
             Some(f) = data.recv() => f,
             else => break,
         };
-        if let Err(e) = frame::write_frame(&mut send, &frame).await {
+        let bytes = match frame::encode(&frame) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                // One oversize frame (a huge status detail) is the sender's
+                // bug; the link and the other frames on it are fine.
+                warn!(error = %e, "frame not sent");
+                continue;
+            }
+        };
+        if let Err(e) = send.write_all(&bytes).await {
             debug!(error = %e, "mesh link write failed");
             break;
         }
@@ -849,6 +858,68 @@ mod tests {
             .expect("a hears back")
             .expect("delivery");
         assert_eq!(got.source, id("b"));
+    }
+
+    /// A relay with one neighbour, `a`, whose queues the test reads.
+    fn relay() -> (Shared, mpsc::Receiver<Frame>, mpsc::Receiver<Frame>) {
+        let id = |s: &str| NodeId::new(s).expect("id");
+        let (control, control_rx) = mpsc::channel(8);
+        let (data, data_rx) = mpsc::channel(8);
+        let (deliver, _) = mpsc::channel(1);
+        let handle = Arc::new(PeerHandle { control, data });
+        let table = HashMap::from([(id("a"), handle)]);
+        let shared = Shared {
+            me: id("b"),
+            started: Instant::now(),
+            forward: RwLock::new(Arc::new(table)),
+            deliver,
+        };
+        (shared, control_rx, data_rx)
+    }
+
+    fn routed(dest: &str, hops_left: u8) -> Routed {
+        Routed {
+            dest: NodeId::new(dest).expect("id"),
+            source: NodeId::new("a").expect("id"),
+            hops_left,
+            message: Message::Cancel {
+                unit: crate::WorkUnitId::new("u").expect("id"),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_relay_forwards_with_one_hop_less_and_reports_what_it_cannot_deliver() {
+        let (relay, mut control, mut data) = relay();
+        relay.route(routed("a", 5)).await;
+        assert_eq!(data.try_recv().ok(), Some(Frame::Routed(routed("a", 4))));
+
+        // No route to z: the source hears of it, on the control queue.
+        relay.route(routed("z", 5)).await;
+        let Ok(Frame::Routed(notice)) = control.try_recv() else {
+            panic!("expected an Unreachable notice");
+        };
+        assert_eq!(notice.dest.as_str(), "a");
+        assert_eq!(notice.source.as_str(), "b");
+        assert_eq!(
+            notice.message,
+            Message::Unreachable {
+                dest: NodeId::new("z").expect("id")
+            }
+        );
+
+        // Out of hops: dropped, and reported.
+        relay.route(routed("a", 0)).await;
+        assert!(data.try_recv().is_err());
+        assert!(matches!(control.try_recv(), Ok(Frame::Routed(_))));
+
+        // A notice that cannot be delivered is not answered with another.
+        let mut lost = routed("z", 5);
+        lost.message = Message::Unreachable {
+            dest: NodeId::new("a").expect("id"),
+        };
+        relay.route(lost).await;
+        assert!(control.try_recv().is_err());
     }
 
     async fn wait_for_route(node: &Node, dest: &NodeId) {
