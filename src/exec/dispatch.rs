@@ -22,6 +22,10 @@ use crate::store::{Db, events, project_updates, schedule};
 /// Events sent to the CallbackReceiver at once, at most.
 const EVENTS_PER_MESSAGE: usize = 200;
 
+/// Tries of one hand-over before the run ends as `error` (the receiver's
+/// supervisor restarts it within seconds).
+const HAND_OVER_ATTEMPTS: u32 = 8;
+
 /// Everything a job run on this node needs.
 pub struct Executor {
     pub db: Db,
@@ -284,6 +288,9 @@ impl Executor {
             count: 0,
             rows: Vec::new(),
         };
+        // Where each event of the batch ends in its bytes, with its counter:
+        // what a resumed hand-over cuts at.
+        let mut marks: Vec<(i64, usize)> = Vec::new();
         let mut ended = false;
         // rawx enforces the timeout itself, like a cancel, so the whole
         // process tree goes (runner's own timeout misses setsid() forks).
@@ -323,6 +330,7 @@ impl Executor {
                         }
                         let host = prepared.host_ids.get(&event.host_name).copied();
                         event.encode(table, id, &created, host, &mut batch.rows);
+                        marks.push((event.counter, batch.rows.len()));
                         batch.count += 1;
                         batch.last_counter = event.counter;
                         count += 1;
@@ -352,13 +360,15 @@ impl Executor {
                 || (batch.count > 0 && run.messages.is_empty())
                 || ended
             {
-                self.hand_over(&mut batch).await?;
+                self.hand_over(&mut batch, &mut marks, prepared.created)
+                    .await?;
             }
             if ended {
                 break;
             }
         }
-        self.hand_over(&mut batch).await?;
+        self.hand_over(&mut batch, &mut marks, prepared.created)
+            .await?;
         let _ = run.child.wait().await;
         if cancel.timed_out {
             status = "timeout".into();
@@ -387,27 +397,77 @@ impl Executor {
         })
     }
 
-    /// Sends the batch and waits until it is committed.
-    async fn hand_over(&self, batch: &mut EventRows) -> Result<(), RunError> {
+    /// Sends the batch and waits until it is committed. If the receiver
+    /// fails (it restarts, the database is away), the hand-over resumes
+    /// from the last counter the database holds: nothing committed is sent
+    /// twice, nothing is lost.
+    async fn hand_over(
+        &self,
+        batch: &mut EventRows,
+        marks: &mut Vec<(i64, usize)>,
+        created: DateTime<Utc>,
+    ) -> Result<(), RunError> {
         if batch.count == 0 {
             return Ok(());
         }
-        let rows = std::mem::replace(
+        let table = batch.table;
+        let mut pending = std::mem::replace(
             batch,
             EventRows {
-                table: batch.table,
+                table,
                 job_id: batch.job_id,
                 last_counter: batch.last_counter,
                 count: 0,
                 rows: Vec::new(),
             },
         );
-        self.receiver
-            .send(Ingest(rows))
-            .await
-            .map_err(|e| setup("callback receiver", e))?
-            .map_err(|e| setup("storing events", e))
+        let mut pending_marks = std::mem::take(marks);
+        let mut attempt = 0u32;
+        loop {
+            let sent = self
+                .receiver
+                .send(Ingest(pending.clone()))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|stored| stored.map_err(|e| e.to_string()));
+            let Err(reason) = sent else {
+                return Ok(());
+            };
+            attempt += 1;
+            if attempt >= HAND_OVER_ATTEMPTS {
+                return Err(setup("storing events", reason));
+            }
+            tracing::warn!(job = pending.job_id, attempt, %reason, "event hand-over failed; resuming");
+            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+            let Some(table) = EventTable::from_name(table) else {
+                return Err(setup("storing events", reason));
+            };
+            let committed = events::last_counter(&self.db, table, pending.job_id, created)
+                .await
+                .map_err(|e| setup("storing events", e))?
+                .unwrap_or(-1);
+            drop_committed(&mut pending.rows, &mut pending_marks, committed);
+            pending.count = pending_marks.len();
+            if pending.count == 0 {
+                return Ok(());
+            }
+        }
     }
+}
+
+/// Keeps only the events after counter `committed` (the database holds
+/// the rest): `marks` are each event's counter and end offset in `rows`.
+fn drop_committed(rows: &mut Vec<u8>, marks: &mut Vec<(i64, usize)>, committed: i64) {
+    let cut = marks
+        .iter()
+        .take_while(|(counter, _)| *counter <= committed)
+        .last()
+        .map_or(0, |(_, end)| *end);
+    marks.retain(|(counter, _)| *counter > committed);
+    for mark in marks.iter_mut() {
+        mark.1 -= cut;
+    }
+    rows.drain(..cut.min(rows.len()));
 }
 
 pub(super) fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RunError> {
@@ -472,5 +532,21 @@ impl CancelState {
             super::runner::signal_all(&self.tree, Signal::SIGKILL);
             self.stage = 3;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_resumed_hand_over_sends_only_what_is_not_committed() {
+        let mut rows = b"1\n22\n333\n".to_vec();
+        let mut marks = vec![(1, 2), (2, 5), (3, 9)];
+        super::drop_committed(&mut rows, &mut marks, 2);
+        assert_eq!(rows, b"333\n");
+        assert_eq!(marks, [(3, 4)]);
+        super::drop_committed(&mut rows, &mut marks, -1);
+        assert_eq!(rows, b"333\n");
+        super::drop_committed(&mut rows, &mut marks, 3);
+        assert!(rows.is_empty() && marks.is_empty());
     }
 }

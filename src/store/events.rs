@@ -94,3 +94,25 @@ pub async fn stdout(db: &Db, table: EventTable, id: i64) -> Result<String, Store
     }
     Ok(out)
 }
+
+/// The highest counter stored for unified job `id` (created at `created`),
+/// where a resumed event stream starts after.
+pub async fn last_counter(
+    db: &Db,
+    table: EventTable,
+    id: i64,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let conn = db.get().await?;
+    let row = conn
+        .query_one(
+            &format!(
+                "SELECT max(counter)::int8 FROM {} WHERE {} = $1 AND job_created = $2",
+                table.name(),
+                table.job_column()
+            ),
+            &[&id, &created],
+        )
+        .await?;
+    Ok(row.get(0))
+}
