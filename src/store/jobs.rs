@@ -80,16 +80,17 @@ pub async fn create_from_template(
     user: i64,
     overrides: &Overrides,
 ) -> Result<(i64, DateTime<Utc>), StoreError> {
-    let mut conn = db.get().await?;
-    let tx = conn.transaction().await?;
+    let conn = db.get().await?;
     let launch_type = if overrides.launch_type.is_empty() {
         "manual"
     } else {
         overrides.launch_type
     };
     let survey_passwords = Value::Object(overrides.survey_passwords.clone());
-    let row = tx
-        .query_one(
+    // One statement (atomic on its own), prepared once per connection: a
+    // launch costs one round trip here.
+    let statement = conn
+        .prepared(
             "WITH t AS (
                  SELECT u.name, u.description, u.organization_id, u.execution_environment_id, j.*
                    FROM job_templates j JOIN unified_job_templates u ON u.id = j.id WHERE j.id = $1
@@ -104,8 +105,8 @@ pub async fn create_from_template(
                                   (SELECT count(*) FROM hosts h WHERE h.inventory_id = coalesce($3, t.inventory_id))),
                         $2, $2 FROM t
                  RETURNING id, created
-             )
-             INSERT INTO jobs (id, job_template_id, inventory_id, project_id, job_type, playbook, scm_branch,
+             ), job AS (
+                 INSERT INTO jobs (id, job_template_id, inventory_id, project_id, job_type, playbook, scm_branch,
                                forks, \"limit\", verbosity, extra_vars, job_tags, skip_tags, start_at_task,
                                timeout, become_enabled, diff_mode, force_handlers, use_fact_cache,
                                allow_simultaneous, job_slice_count, survey_passwords)
@@ -115,7 +116,32 @@ pub async fn create_from_template(
                     t.start_at_task, coalesce($15, t.timeout), t.become_enabled, coalesce($12, t.diff_mode),
                     t.force_handlers, t.use_fact_cache, t.allow_simultaneous, coalesce($17, t.job_slice_count), $7
                FROM parent, t
-             RETURNING id, (SELECT created FROM parent)",
+                 RETURNING id
+             ), credentials AS (
+                 -- The launch's credentials, or the template's.
+                 INSERT INTO job_credentials (job_id, credential_id)
+                 SELECT parent.id, c FROM parent,
+                        unnest(coalesce($18::bigint[],
+                               ARRAY(SELECT credential_id FROM job_template_credentials WHERE job_template_id = $1))) c
+                 ON CONFLICT DO NOTHING
+             ), labels AS (
+                 INSERT INTO job_labels (job_id, label_id)
+                 SELECT parent.id, l FROM parent,
+                        unnest(coalesce($19::bigint[],
+                               ARRAY(SELECT label_id FROM job_template_labels WHERE job_template_id = $1))) l
+                 ON CONFLICT DO NOTHING
+             ), template AS (
+                 UPDATE unified_job_templates u SET last_job_id = parent.id, status = 'pending'
+                   FROM parent WHERE u.id = $1
+             )
+             -- Every TaskManager of the cluster hears of it once this commits.
+             SELECT parent.id, parent.created, (SELECT pg_notify($20, '')) IS NULL
+               FROM parent, job",
+        )
+        .await?;
+    let row = conn
+        .query_one(
+            &statement,
             &[
                 &template,
                 &user,
@@ -134,64 +160,22 @@ pub async fn create_from_template(
                 &overrides.timeout,
                 &overrides.execution_environment,
                 &overrides.job_slice_count,
+                &overrides.credentials,
+                &overrides.labels,
+                &super::schedule::CHANNEL,
             ],
         )
         .await?;
     let id: i64 = row.get(0);
     let created: DateTime<Utc> = row.get(1);
-    match &overrides.credentials {
-        Some(credentials) => {
-            tx.execute(
-                "INSERT INTO job_credentials (job_id, credential_id) SELECT $1, unnest($2::bigint[])
-                 ON CONFLICT DO NOTHING",
-                &[&id, credentials],
-            )
-            .await?
-        }
-        None => {
-            tx.execute(
-                "INSERT INTO job_credentials (job_id, credential_id)
-                 SELECT $1, credential_id FROM job_template_credentials WHERE job_template_id = $2",
-                &[&id, &template],
-            )
-            .await?
-        }
-    };
-    match &overrides.labels {
-        Some(labels) => {
-            tx.execute(
-                "INSERT INTO job_labels (job_id, label_id) SELECT $1, unnest($2::bigint[])
-                 ON CONFLICT DO NOTHING",
-                &[&id, labels],
-            )
-            .await?
-        }
-        None => {
-            tx.execute(
-                "INSERT INTO job_labels (job_id, label_id)
-                 SELECT $1, label_id FROM job_template_labels WHERE job_template_id = $2",
-                &[&id, &template],
-            )
-            .await?
-        }
-    };
     if let Some(groups) = &overrides.instance_groups {
         // Kept as the launch's prompt (AWX's launch config), for relaunch.
-        tx.execute(
+        conn.execute(
             "INSERT INTO unified_job_launch_configs (job_id, prompts) VALUES ($1, jsonb_build_object('instance_groups', $2::bigint[]))",
             &[&id, groups],
         )
         .await?;
     }
-    tx.execute(
-        "UPDATE unified_job_templates SET last_job_id = $1, status = 'pending' WHERE id = $2",
-        &[&id, &template],
-    )
-    .await?;
-    // Every TaskManager of the cluster hears of it once this commits.
-    tx.execute("SELECT pg_notify($1, '')", &[&super::schedule::CHANNEL])
-        .await?;
-    tx.commit().await?;
     Ok((id, created))
 }
 

@@ -185,8 +185,7 @@ async fn pending(tx: &Transaction<'_>) -> Result<Vec<Pending>, StoreError> {
                LEFT JOIN projects p ON p.id = j.project_id
               WHERE u.status = 'pending'
                 AND u.kind IN ('job', 'project_update', 'inventory_update', 'ad_hoc_command')
-              ORDER BY u.id
-                FOR UPDATE OF u SKIP LOCKED",
+              ORDER BY u.id",
             &[],
         )
         .await?;
