@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::id::{NodeId, WorkUnitId};
+use crate::work::SignedSubmission;
 
 /// The frame format this build speaks; the first byte of every frame body.
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -132,12 +133,59 @@ pub enum Message {
         /// The node that could not be reached.
         dest: NodeId,
     },
+    /// Controller to executor: run this signed work unit; its payload
+    /// follows as [`Message::Payload`] frames. Sending it again for a unit
+    /// the executor already holds asks where the payload upload stands.
+    Submit(Box<SignedSubmission>),
+    /// Controller to executor: bytes of a unit's payload at `offset`.
+    Payload {
+        /// The work unit.
+        unit: WorkUnitId,
+        /// Byte offset of `payload` in the unit's payload.
+        offset: u64,
+        /// The bytes.
+        payload: Bytes,
+    },
+    /// Executor to controller: the payload is on disk up to `offset`; at the
+    /// payload's full length it also means verified and started.
+    PayloadAck {
+        /// The work unit.
+        unit: WorkUnitId,
+        /// Payload bytes stored so far.
+        offset: u64,
+    },
+    /// Controller to executor: (re)start sending the unit's output from
+    /// `offset`, forgetting whatever was in flight.
+    Read {
+        /// The work unit.
+        unit: WorkUnitId,
+        /// First output byte wanted.
+        offset: u64,
+    },
+    /// Controller to executor: answer with the unit's [`Message::Status`].
+    QueryStatus {
+        /// The work unit.
+        unit: WorkUnitId,
+    },
+    /// Executor to controller: the submission is refused, and why.
+    Refused {
+        /// The work unit.
+        unit: WorkUnitId,
+        /// Why, for the job's explanation.
+        reason: String,
+    },
+    /// Executor to controller: no such unit here (never submitted, or
+    /// released).
+    Gone {
+        /// The work unit.
+        unit: WorkUnitId,
+    },
 }
 
 /// The life of a work unit, as Receptor numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkState {
-    /// Accepted, not started.
+    /// Accepted, not started (its payload may still be arriving).
     Pending,
     /// Running.
     Running,
@@ -147,6 +195,13 @@ pub enum WorkState {
     Failed,
     /// Stopped by a cancel.
     Canceled,
+}
+
+impl WorkState {
+    /// Whether the unit has finished and its output will not grow.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
+    }
 }
 
 /// Why bytes are not a frame.
@@ -323,6 +378,49 @@ mod tests {
             unit_id().prop_map(|unit| Message::Cancel { unit }),
             unit_id().prop_map(|unit| Message::Release { unit }),
             node_id().prop_map(|dest| Message::Unreachable { dest }),
+            (
+                unit_id(),
+                any::<u64>(),
+                proptest::collection::vec(any::<u8>(), 0..2048)
+            )
+                .prop_map(|(unit, offset, payload)| Message::Payload {
+                    unit,
+                    offset,
+                    payload: Bytes::from(payload)
+                }),
+            (unit_id(), any::<u64>())
+                .prop_map(|(unit, offset)| Message::PayloadAck { unit, offset }),
+            (unit_id(), any::<u64>()).prop_map(|(unit, offset)| Message::Read { unit, offset }),
+            unit_id().prop_map(|unit| Message::QueryStatus { unit }),
+            (unit_id(), ".{0,40}").prop_map(|(unit, reason)| Message::Refused { unit, reason }),
+            unit_id().prop_map(|unit| Message::Gone { unit }),
+            (
+                unit_id(),
+                "[a-z-]{1,20}",
+                node_id(),
+                node_id(),
+                any::<u64>(),
+                any::<[u8; 32]>(),
+                proptest::collection::vec(any::<u8>(), 0..80)
+            )
+                .prop_map(
+                    |(unit, work_type, submitter, executor, len, key, signature)| {
+                        Message::Submit(Box::new(SignedSubmission {
+                            submission: crate::work::Submission {
+                                unit,
+                                work_type,
+                                submitter,
+                                executor,
+                                not_before: len / 2,
+                                not_after: len,
+                                payload_len: len,
+                                payload_sha256: key,
+                            },
+                            signer: crate::work::PublicKey(key),
+                            signature,
+                        }))
+                    }
+                ),
         ]
     }
 

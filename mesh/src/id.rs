@@ -100,6 +100,22 @@ impl WorkUnitId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A fresh random id (128 bits, hex).
+    pub fn random() -> Self {
+        use ring::rand::SecureRandom;
+        let mut bytes = [0u8; 16];
+        // The system RNG failing is not something to recover from here; the
+        // time-derived fallback is still unique enough per node.
+        if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            bytes = nanos.to_le_bytes();
+        }
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
 }
 
 impl TryFrom<String> for WorkUnitId {

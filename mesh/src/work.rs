@@ -115,13 +115,34 @@ impl Submission {
         payload: &[u8],
         ttl: Duration,
     ) -> Result<Self, WorkError> {
+        let mut hasher = PayloadHasher::new();
+        hasher.update(payload);
+        let (payload_len, payload_sha256) = hasher.finish();
+        Self::for_digest(
+            unit,
+            work_type,
+            submitter,
+            executor,
+            (payload_len, payload_sha256),
+            ttl,
+        )
+    }
+
+    /// A submission of a payload known by its length and SHA-256 (see
+    /// [`PayloadHasher`]), valid from now for `ttl`; for payloads streamed
+    /// from a file rather than held in memory.
+    pub fn for_digest(
+        unit: WorkUnitId,
+        work_type: &str,
+        submitter: NodeId,
+        executor: NodeId,
+        (payload_len, payload_sha256): (u64, [u8; 32]),
+        ttl: Duration,
+    ) -> Result<Self, WorkError> {
         if work_type.is_empty() || work_type.len() > MAX_WORK_TYPE_LEN {
             return Err(WorkError::WorkType);
         }
         let now = SystemTime::now();
-        let mut hasher = PayloadHasher::new();
-        hasher.update(payload);
-        let (payload_len, payload_sha256) = hasher.finish();
         Ok(Self {
             unit,
             work_type: work_type.to_owned(),
@@ -241,6 +262,14 @@ pub struct PayloadHasher {
     len: u64,
 }
 
+impl std::fmt::Debug for PayloadHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayloadHasher")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for PayloadHasher {
     fn default() -> Self {
         Self::new()
@@ -260,6 +289,16 @@ impl PayloadHasher {
     pub fn update(&mut self, bytes: &[u8]) {
         self.context.update(bytes);
         self.len += bytes.len() as u64;
+    }
+
+    /// Bytes added so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The length and digest of everything added.
