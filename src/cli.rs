@@ -1,4 +1,5 @@
-//! The command line: `rawx server`, `rawx migrate`, `rawx admin create`.
+//! The command line: `rawx server`, `rawx migrate`, `rawx admin create`,
+//! `rawx node token create`, `rawx node join`, `rawx mesh status`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,70 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Mesh nodes: join tokens (on a control node) and joining (on the new node).
+    Node {
+        #[command(subcommand)]
+        action: NodeAction,
+    },
+    /// The mesh as this node sees it.
+    Mesh {
+        #[command(subcommand)]
+        action: MeshAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum NodeAction {
+    /// One-time join tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Joins this machine to a controller as an execution or hop node
+    /// (`--role`, default execution; `--listen` is the node's UDP mesh
+    /// address), then starts it.
+    Join {
+        /// The controller's API, e.g. http://controller:8013.
+        #[arg(long)]
+        controller: String,
+        /// A token from `rawx node token create` (or RAWX_JOIN_TOKEN).
+        #[arg(long, env = "RAWX_JOIN_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The node's name in the mesh and in /api/v2/instances/; default
+        /// the host name.
+        #[arg(long)]
+        name: Option<String>,
+        /// PEM certificate (or CA) to trust for an https controller.
+        #[arg(long)]
+        controller_ca: Option<PathBuf>,
+        /// Store the identity and config, but do not start the node.
+        #[arg(long)]
+        no_start: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenAction {
+    /// Prints a new one-time join token.
+    Create {
+        /// Seconds the token stays valid.
+        #[arg(long, default_value_t = crate::api::mesh::DEFAULT_TOKEN_SECONDS)]
+        expires_in: i64,
+        /// The role of the node it admits: execution or hop.
+        #[arg(long, default_value = "execution")]
+        node_type: NodeRole,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MeshAction {
+    /// Prints nodes, links, costs, last seen and the route table, from the
+    /// status file the running node rewrites every 2 s.
+    Status {
+        /// Print the status file's JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,7 +152,20 @@ enum AdminAction {
 
 /// Parses the command line, runs the command, maps failures to exit codes.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // For `node join`, --listen is the new node's mesh address and --role
+    // its role: neither applies to the configuration it is loaded with.
+    let mut join_listen = None;
+    let mut join_role = None;
+    if matches!(
+        cli.command,
+        Command::Node {
+            action: NodeAction::Join { .. }
+        }
+    ) {
+        join_listen = cli.overrides.listen.take();
+        join_role = cli.overrides.role.take();
+    }
     let overrides = Overrides {
         listen: cli.overrides.listen,
         database_url: cli.overrides.database_url,
@@ -116,6 +194,42 @@ pub fn main() -> ExitCode {
                     email,
                 },
         } => block_on(admin_create(config, username, password, email)),
+        Command::Node {
+            action:
+                NodeAction::Token {
+                    action:
+                        TokenAction::Create {
+                            expires_in,
+                            node_type,
+                        },
+                },
+        } => block_on(token_create(config, expires_in, node_type)),
+        Command::Node {
+            action:
+                NodeAction::Join {
+                    controller,
+                    token,
+                    name,
+                    controller_ca,
+                    no_start,
+                },
+        } => {
+            let name = name.unwrap_or_else(|| config.node_name());
+            let args = node::mesh::JoinArgs {
+                controller,
+                token,
+                role: join_role.unwrap_or(NodeRole::Execution),
+                listen: join_listen,
+                name,
+                controller_ca,
+            };
+            join(config, &args, no_start, cli.config.is_some())
+        }
+        Command::Mesh {
+            action: MeshAction::Status { json },
+        } => node::mesh::status_report(&config, json)
+            .map(|report| print!("{report}"))
+            .map_err(NodeError::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -200,4 +314,60 @@ async fn admin_create(
         println!("password: {password}");
     }
     Ok(())
+}
+
+async fn token_create(
+    config: Config,
+    expires_in: i64,
+    node_type: NodeRole,
+) -> Result<(), NodeError> {
+    if node_type.is_controller() {
+        return Err(NodeError::Other(
+            "--node-type: only execution and hop nodes join through the mesh".into(),
+        ));
+    }
+    if !(1..=24 * 3600).contains(&expires_in) {
+        return Err(NodeError::Other(
+            "--expires-in must be between 1 and 86400 seconds".into(),
+        ));
+    }
+    let token = crate::api::mesh::new_token().map_err(|err| NodeError::Other(err.to_string()))?;
+    let (db, _cluster, _) = open_migrated(&config).await?;
+    let created =
+        store::mesh::create_token(&db, &token, node_type.as_str(), expires_in, None).await?;
+    println!("{token}");
+    eprintln!(
+        "one-time join token, valid until {}: rawx node join --controller URL --token {token} --role {node_type} --listen ADDR",
+        created.expires.to_rfc3339()
+    );
+    Ok(())
+}
+
+/// Joins, then (unless `no_start`) runs the node with the configuration the
+/// join wrote.
+fn join(
+    config: Config,
+    args: &node::mesh::JoinArgs,
+    no_start: bool,
+    had_config_file: bool,
+) -> Result<(), NodeError> {
+    let file = node::mesh::join(&config, args)?;
+    println!(
+        "joined as {} ({}); configuration in {}",
+        args.name,
+        args.role,
+        file.display()
+    );
+    if had_config_file {
+        eprintln!(
+            "note: start this node with --config {}, which replaces the one given",
+            file.display()
+        );
+    }
+    if no_start {
+        println!("start it with: rawx server --config {}", file.display());
+        return Ok(());
+    }
+    let joined = Config::load(Some(&file), &Overrides::default())?;
+    actix_web::rt::System::new().block_on(node::serve(joined))
 }

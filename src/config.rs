@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every key of `config/rawx.toml`; the same names, upper-cased after
 /// `RAWX_`, are read from the environment.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 17] = [
     "listen",
     "database_url",
     "redis_url",
@@ -26,6 +26,9 @@ pub const KEYS: [&str; 14] = [
     "tls_cert",
     "tls_key",
     "venv",
+    "mesh_listen",
+    "mesh_peers",
+    "mesh_dir",
 ];
 
 /// The whole configuration of a node. `config/rawx.toml` documents each key.
@@ -61,6 +64,14 @@ pub struct Config {
     /// The Python venv with ansible-core and ansible-runner; empty is
     /// `~/.cache/rawx/venv`, where the scripts build it.
     pub venv: PathBuf,
+    /// UDP host:port the mesh node listens on; empty runs no mesh node on
+    /// control and hybrid nodes (execution and hop nodes need one, or peers).
+    pub mesh_listen: String,
+    /// Peers to dial, each "node-id@host:port".
+    pub mesh_peers: Vec<String>,
+    /// The node's mesh identity, CA, trusted keys and work units; empty is
+    /// `<data_dir>/mesh`.
+    pub mesh_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -80,6 +91,9 @@ impl Default for Config {
             tls_cert: PathBuf::new(),
             tls_key: PathBuf::new(),
             venv: PathBuf::new(),
+            mesh_listen: String::new(),
+            mesh_peers: Vec::new(),
+            mesh_dir: PathBuf::new(),
         }
     }
 }
@@ -164,6 +178,32 @@ impl Config {
                 });
             }
         }
+        if !self.mesh_listen.is_empty() && self.mesh_listen.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::BadValue {
+                key: "mesh_listen",
+                problem: format!(
+                    "`{}` is not an address like 127.0.0.1:27199",
+                    self.mesh_listen
+                ),
+            });
+        }
+        for peer in &self.mesh_peers {
+            if let Err(problem) = parse_peer(peer) {
+                return Err(ConfigError::BadValue {
+                    key: "mesh_peers",
+                    problem,
+                });
+            }
+        }
+        if !self.role.is_controller() && self.mesh_listen.is_empty() && self.mesh_peers.is_empty() {
+            return Err(ConfigError::BadValue {
+                key: "mesh_listen",
+                problem: format!(
+                    "a {} node needs mesh_listen or mesh_peers: it reaches the cluster only through the mesh",
+                    self.role
+                ),
+            });
+        }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
             return Err(ConfigError::BadValue {
                 key: "log_level",
@@ -221,10 +261,33 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("/var/lib/rawx/venv"))
     }
 
+    /// The mesh dir, with its default filled in.
+    pub fn mesh_dir(&self) -> PathBuf {
+        if self.mesh_dir.as_os_str().is_empty() {
+            self.data_dir().join("mesh")
+        } else {
+            self.mesh_dir.clone()
+        }
+    }
+
     /// The heartbeat period.
     pub fn heartbeat_interval(&self) -> Duration {
         Duration::from_secs(self.heartbeat_interval)
     }
+}
+
+/// Splits a `mesh_peers` entry, "node-id@host:port", into its node id and
+/// address; the id may be left out ("host:port") when it is not known.
+pub fn parse_peer(peer: &str) -> Result<(Option<String>, SocketAddr), String> {
+    let (id, addr) = match peer.rsplit_once('@') {
+        Some((id, addr)) if !id.is_empty() => (Some(id.to_owned()), addr),
+        Some(_) => return Err(format!("`{peer}` has an empty node id before `@`")),
+        None => (None, peer),
+    };
+    let addr = addr
+        .parse::<SocketAddr>()
+        .map_err(|_| format!("`{peer}` is not like node-id@127.0.0.1:27199"))?;
+    Ok((id, addr))
 }
 
 /// Turns figment's error into one line: the key, the problem, the source.
@@ -295,6 +358,28 @@ mod tests {
         std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").expect("write");
         let err = Config::load(Some(&file), &Overrides::default()).expect_err("rejected");
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn mesh_keys_are_checked() {
+        assert_eq!(
+            parse_peer("ctl@127.0.0.1:27199"),
+            Ok((Some("ctl".into()), "127.0.0.1:27199".parse().expect("addr")))
+        );
+        assert!(parse_peer("@127.0.0.1:1").is_err());
+        assert!(parse_peer("ctl@nowhere").is_err());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("exec.toml");
+        std::fs::write(&file, "role = \"execution\"\n").expect("write");
+        let err = Config::load(Some(&file), &Overrides::default()).expect_err("rejected");
+        assert!(err.to_string().starts_with("mesh_listen: "), "{err}");
+        std::fs::write(
+            &file,
+            "role = \"hop\"\nmesh_peers = [\"ctl@127.0.0.1:27199\"]\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&file), &Overrides::default()).expect("loads");
+        assert_eq!(config.mesh_peers.len(), 1);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod inventory_sources;
 pub mod inventory_views;
 pub mod launch;
 pub mod me;
+pub mod mesh;
 pub mod metrics;
 pub mod pagination;
 pub mod ping;
@@ -75,6 +76,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v2/config/", web::get().to(system_config::config))
         .route("/api/v2/me/", web::get().to(me::me))
         .route("/api/v2/metrics/", web::get().to(metrics::metrics))
+        .route(
+            "/api/v2/mesh/join_tokens/",
+            web::post().to(mesh::create_join_token),
+        )
+        .route("/api/v2/mesh/join/", web::post().to(mesh::join))
+        .route("/api/v2/mesh_visualizer/", web::get().to(mesh::visualizer))
         .route(
             "/api/v2/projects/{id}/playbooks/",
             web::get().to(projects::playbooks),

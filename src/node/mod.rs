@@ -2,6 +2,7 @@
 
 pub mod actors;
 mod listen;
+pub mod mesh;
 pub mod preload;
 pub mod probe;
 pub mod services;
@@ -56,10 +57,8 @@ pub enum NodeError {
         addr: String,
         source: std::io::Error,
     },
-    #[error(
-        "role {0}: execution and hop nodes join through the mesh, which this build does not have yet"
-    )]
-    RoleNotAvailable(::actors::NodeRole),
+    #[error(transparent)]
+    Mesh(#[from] mesh::MeshError),
     #[error("tls: {0}")]
     Tls(String),
     #[error("{0}")]
@@ -72,7 +71,6 @@ impl NodeError {
         match self {
             NodeError::Config(_)
             | NodeError::Redis(_)
-            | NodeError::RoleNotAvailable(_)
             | NodeError::Listen { .. }
             | NodeError::DataDir { .. }
             | NodeError::SecretKey(_)
@@ -81,6 +79,13 @@ impl NodeError {
             NodeError::Embedded(err) => {
                 matches!(err, crate::embedded::EmbeddedError::Missing { .. })
             }
+            NodeError::Mesh(err) => matches!(
+                err,
+                mesh::MeshError::Config(_)
+                    | mesh::MeshError::Io { .. }
+                    | mesh::MeshError::Tls(_)
+                    | mesh::MeshError::Id(_)
+            ),
             NodeError::Other(_) => false,
         }
     }
@@ -100,7 +105,9 @@ fn listens_on_loopback(listen: &str) -> bool {
 /// services stop when their guards drop, on every path out of here.
 pub async fn serve(config: Config) -> Result<(), NodeError> {
     if !config.role.is_controller() {
-        return Err(NodeError::RoleNotAvailable(config.role));
+        // Execution and hop nodes are mesh nodes only: no database, no
+        // Redis, no API.
+        return Ok(mesh::serve_node(&config).await?);
     }
     let redis_config = services::check_redis_url(&config.redis_url)?;
     let data_dir = services::ensure_data_dir(&config)?;
@@ -125,6 +132,9 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         tracing::info!("loaded the Default organization and the demo objects");
     }
     let install_uuid = store::settings::install_uuid(&db).await?;
+    // The mesh CA and work-signing key always (joins need them); a mesh
+    // node only with mesh_listen or mesh_peers.
+    let control_mesh = Arc::new(mesh::start_control(&config, &db).await?);
     let reaped = store::jobs::reap(&db, &config.node_name()).await?;
     if reaped > 0 {
         tracing::warn!(
@@ -158,6 +168,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         let node_header = node_header.clone();
         App::new()
             .app_data(web::Data::new(Arc::clone(&state)))
+            .app_data(web::Data::new(Arc::clone(&control_mesh)))
             .app_data(web::JsonConfig::default().limit(MAX_JSON_BODY))
             .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
             .wrap(from_fn(move |req, next| {

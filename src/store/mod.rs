@@ -10,6 +10,7 @@ pub mod heartbeat;
 pub mod instances;
 pub mod inventory_updates;
 pub mod jobs;
+pub mod mesh;
 pub mod migrate;
 pub mod pool;
 pub mod project_updates;

@@ -1,0 +1,1088 @@
+//! The mesh in the binary: a [`mesh::WorkNode`] started from configuration,
+//! the mesh CA a control node keeps, joining a node to a controller, and
+//! the status file `rawx mesh status` reads.
+//!
+//! Files under the mesh dir (`mesh_dir`, default `<data_dir>/mesh`):
+//! `node.pem`/`node.key` (this node's certificate and key, 0600),
+//! `ca.pem` (the mesh CA), and on control nodes `ca.key` (0600) and
+//! `controller.key` (the Ed25519 key work submissions are signed with,
+//! PKCS#8, 0600); on joined nodes `controllers.json` (the controllers'
+//! public keys, hex); `units/` (work units), `work/` (ansible-runner's
+//! private data dirs) and `status.json` (the mesh as this node sees it,
+//! rewritten every [`STATUS_INTERVAL`]).
+//!
+//! The CA lives in the control node's data dir, not in the database: one
+//! control node signs joins. A second control node of the same cluster
+//! needs a copy of `ca.pem` and `ca.key` (moving the CA into the database,
+//! encrypted with SECRET_KEY, is the step that removes that).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use ::mesh::{
+    ClientConfig, ExecutorConfig, MeshCa, NodeConfig, NodeId, NodeIdentity, PeerConfig, PublicKey,
+    SigningKey, Timers, TrustAnchor, TrustedKeys, WorkContext, WorkFuture, WorkNode, Worker,
+    WorkerRegistry,
+};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::{Config, parse_peer};
+use crate::exec::runner::{clean_path, process_tree, signal_all};
+use crate::store::{self, Db};
+
+/// How often a node rewrites `status.json` (and a control node marks the
+/// nodes it sees ready).
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(2);
+/// How long a joined node's certificate is valid.
+const NODE_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
+/// Slack for clocks behind the CA's, as the mesh crate gives its own certificates.
+const CLOCK_SKEW: Duration = Duration::from_secs(3600);
+/// The work type execution nodes run jobs with.
+pub const ANSIBLE_RUNNER: &str = "ansible-runner";
+/// Largest work payload an execution node accepts (a job's kwargs and
+/// private data dir as ansible-runner transmits them).
+const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
+/// How long a canceled run has between SIGTERM and SIGKILL.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+/// How long the join request may take.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the mesh could not start, or a join failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MeshError {
+    #[error("mesh dir {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("mesh: {0}")]
+    Tls(#[from] ::mesh::TlsError),
+    #[error("mesh: {0}")]
+    Certificate(#[from] rcgen::Error),
+    #[error("mesh: {0}")]
+    Work(#[from] ::mesh::WorkError),
+    #[error("mesh: {0}")]
+    Node(#[from] ::mesh::WorkNodeError),
+    #[error("mesh: node name {0}")]
+    Id(#[from] ::mesh::IdError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The operator must fix something (a missing identity, a bad address).
+    #[error("{0}")]
+    Config(String),
+    /// The controller refused or could not be reached.
+    #[error("join: {0}")]
+    Join(String),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> MeshError + '_ {
+    move |source| MeshError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` with `mode`, through a temporary file and a
+/// rename, so a crash never leaves half a key.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), MeshError> {
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io_error(&tmp))?;
+    file.write_all(bytes).map_err(io_error(&tmp))?;
+    file.sync_all().map_err(io_error(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_error(path))
+}
+
+fn read_file(path: &Path) -> Result<String, MeshError> {
+    std::fs::read_to_string(path).map_err(io_error(path))
+}
+
+fn ensure_dir(path: &Path) -> Result<(), MeshError> {
+    std::fs::create_dir_all(path).map_err(io_error(path))?;
+    // The dir holds private keys: only the owner lists it.
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(io_error(path))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn public_key_from_hex(text: &str) -> Option<PublicKey> {
+    let text = text.trim();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(PublicKey(key))
+}
+
+/// The mesh CA's files on a control node: the certificate, and its key for
+/// signing joins.
+pub struct MeshAuthority {
+    cert_pem: String,
+    key: KeyPair,
+}
+
+impl std::fmt::Debug for MeshAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeshAuthority").finish_non_exhaustive()
+    }
+}
+
+/// The CA's parameters as the mesh crate builds them (`mesh::tls`): an
+/// issuer is named by them, so they must match the CA certificate's subject.
+/// Duplicated here because the crate signs only keys it generates itself;
+/// a `MeshCa::sign_public_key` in the crate would remove this copy.
+fn ca_params() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "rawx mesh CA");
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+}
+
+/// A joining node's P-256 public key (the uncompressed point), which it
+/// keeps the private half of.
+struct RemoteKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for RemoteKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl MeshAuthority {
+    /// Loads `ca.pem` and `ca.key` from `dir`, creating them on first use.
+    pub fn load_or_create(dir: &Path) -> Result<Self, MeshError> {
+        ensure_dir(dir)?;
+        let cert_path = dir.join("ca.pem");
+        let key_path = dir.join("ca.key");
+        if !cert_path.exists() && !key_path.exists() {
+            let ca = MeshCa::generate()?;
+            write_file(&key_path, ca.key_pem().as_bytes(), 0o600)?;
+            write_file(&cert_path, ca.cert_pem().as_bytes(), 0o644)?;
+        }
+        let cert_pem = read_file(&cert_path)?;
+        let key_pem = read_file(&key_path)?;
+        // Checks the key belongs to the certificate.
+        MeshCa::from_pem(&cert_pem, &key_pem)?;
+        Ok(Self {
+            cert_pem,
+            key: KeyPair::from_pem(&key_pem)?,
+        })
+    }
+
+    /// The CA certificate, PEM.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    fn mesh_ca(&self) -> Result<MeshCa, MeshError> {
+        Ok(MeshCa::from_pem(&self.cert_pem, &self.key.serialize_pem())?)
+    }
+
+    /// Certifies `public_key` (a P-256 point, 65 bytes starting 0x04) for
+    /// `node`, with the usages the mesh expects (client and server auth).
+    pub fn sign(&self, node: &NodeId, public_key: &[u8]) -> Result<String, MeshError> {
+        if public_key.len() != 65 || public_key.first() != Some(&0x04) {
+            return Err(MeshError::Config(
+                "public_key: not an uncompressed P-256 point".into(),
+            ));
+        }
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, node.as_str());
+        params.distinguished_name = dn;
+        params.subject_alt_names = vec![SanType::DnsName(node.as_str().try_into()?)];
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let now = SystemTime::now();
+        params.not_before = (now - CLOCK_SKEW).into();
+        params.not_after = (now + NODE_CERT_VALIDITY).into();
+        let issuer = Issuer::new(ca_params(), &self.key);
+        let cert = params.signed_by(&RemoteKey(public_key.to_vec()), &issuer)?;
+        Ok(cert.pem())
+    }
+}
+
+/// What a control node's API needs of the mesh: the CA for joins, the
+/// controllers' keys, and the live node (when `mesh_listen` is set).
+#[derive(Debug)]
+pub struct ControlMesh {
+    pub authority: MeshAuthority,
+    /// This node's mesh id.
+    pub node_id: NodeId,
+    /// Where joining nodes dial this node; `None` without `mesh_listen`.
+    pub address: Option<SocketAddr>,
+    /// The running node.
+    pub work_node: Option<Arc<WorkNode>>,
+    /// The key this node signs work with.
+    pub signing_key: Arc<SigningKey>,
+}
+
+/// Loads or creates the controller's Ed25519 work-signing key.
+fn load_or_create_signing_key(dir: &Path) -> Result<SigningKey, MeshError> {
+    let path = dir.join("controller.key");
+    match std::fs::read(&path) {
+        Ok(pkcs8) => Ok(SigningKey::from_pkcs8(&pkcs8)?),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let (key, pkcs8) = SigningKey::generate()?;
+            write_file(&path, &pkcs8, 0o600)?;
+            Ok(key)
+        }
+        Err(err) => Err(MeshError::Io { path, source: err }),
+    }
+}
+
+fn node_id(config: &Config) -> Result<NodeId, MeshError> {
+    NodeId::new(config.node_name()).map_err(|err| {
+        MeshError::Config(format!(
+            "node_name `{}` cannot be a mesh node id: {err}",
+            config.node_name()
+        ))
+    })
+}
+
+fn peers(config: &Config) -> Result<Vec<PeerConfig>, MeshError> {
+    config
+        .mesh_peers
+        .iter()
+        .map(|peer| {
+            parse_peer(peer)
+                .map(|(_, addr)| PeerConfig { addr, cost: 1 })
+                .map_err(|problem| MeshError::Config(format!("mesh_peers: {problem}")))
+        })
+        .collect()
+}
+
+fn mesh_listen(config: &Config) -> Result<Option<SocketAddr>, MeshError> {
+    if config.mesh_listen.is_empty() {
+        return Ok(None);
+    }
+    config
+        .mesh_listen
+        .parse()
+        .map(Some)
+        .map_err(|_| MeshError::Config(format!("mesh_listen: `{}`", config.mesh_listen)))
+}
+
+/// Starts a control node's side of the mesh: the CA (created on first
+/// start), the work-signing key (recorded in the database for joins), and,
+/// with `mesh_listen`, a mesh node whose certificate the CA issues itself.
+pub async fn start_control(config: &Config, db: &Db) -> Result<ControlMesh, MeshError> {
+    let dir = config.mesh_dir();
+    let authority = MeshAuthority::load_or_create(&dir)?;
+    let signing_key = load_or_create_signing_key(&dir)?;
+    let node_id = node_id(config)?;
+    store::mesh::record_controller_key(db, node_id.as_str(), &hex(&signing_key.public_key().0))
+        .await?;
+    let listen = mesh_listen(config)?;
+    let mut work_node = None;
+    let mut address = None;
+    if listen.is_some() || !config.mesh_peers.is_empty() {
+        // The controller's own certificate is cheap to make: issue a fresh
+        // one at every start instead of tracking its expiry.
+        let identity = authority.mesh_ca()?.issue(&node_id, NODE_CERT_VALIDITY)?;
+        let trust = TrustAnchor::from_pem(authority.cert_pem())?;
+        let node = WorkNode::start(
+            NodeConfig {
+                identity,
+                trust,
+                listen,
+                peers: peers(config)?,
+                timers: Timers::default(),
+            },
+            None,
+            ClientConfig::default(),
+        )
+        .await?;
+        address = node.node().local_addr();
+        let node = Arc::new(node);
+        tokio::spawn(report_status(
+            Arc::downgrade(&node),
+            dir.join("status.json"),
+            config.role.as_str(),
+            Some(db.clone()),
+        ));
+        tracing::info!(node = %node_id, listen = ?address, "mesh node started");
+        work_node = Some(node);
+    }
+    Ok(ControlMesh {
+        authority,
+        node_id,
+        address,
+        work_node,
+        signing_key: Arc::new(signing_key),
+    })
+}
+
+/// Runs an execution or hop node until SIGINT or SIGTERM: no database, no
+/// Redis, no API; the identity `rawx node join` stored in the mesh dir.
+pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
+    let dir = config.mesh_dir();
+    let node_id = node_id(config)?;
+    let cert_path = dir.join("node.pem");
+    if !cert_path.exists() {
+        return Err(MeshError::Config(format!(
+            "{}: no mesh identity; join the node first with `rawx node join`",
+            cert_path.display()
+        )));
+    }
+    let identity = NodeIdentity::from_pem(
+        node_id.clone(),
+        &read_file(&cert_path)?,
+        &read_file(&dir.join("node.key"))?,
+    )?;
+    let trust = TrustAnchor::from_pem(&read_file(&dir.join("ca.pem"))?)?;
+    let executor = match config.role {
+        actors::NodeRole::Execution => {
+            let keys: Vec<String> =
+                serde_json::from_str(&read_file(&dir.join("controllers.json"))?)
+                    .map_err(|err| MeshError::Config(format!("controllers.json: {err}")))?;
+            let trusted = keys
+                .iter()
+                .map(|key| {
+                    public_key_from_hex(key).ok_or_else(|| {
+                        MeshError::Config(format!("controllers.json: bad key {key}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut workers = WorkerRegistry::new();
+            workers.register(
+                ANSIBLE_RUNNER,
+                AnsibleRunner {
+                    venv: config.venv(),
+                    work_dir: dir.join("work"),
+                },
+            );
+            Some(ExecutorConfig {
+                dir: dir.join("units"),
+                trusted: TrustedKeys::new(trusted),
+                workers,
+                max_payload: MAX_PAYLOAD,
+            })
+        }
+        // A hop runs nothing: every submission to it is refused.
+        _ => None,
+    };
+    let node = WorkNode::start(
+        NodeConfig {
+            identity,
+            trust,
+            listen: mesh_listen(config)?,
+            peers: peers(config)?,
+            timers: Timers::default(),
+        },
+        executor,
+        ClientConfig::default(),
+    )
+    .await?;
+    let node = Arc::new(node);
+    let reporter = tokio::spawn(report_status(
+        Arc::downgrade(&node),
+        dir.join("status.json"),
+        config.role.as_str(),
+        None,
+    ));
+    tracing::info!(
+        node = %node_id,
+        role = %config.role,
+        listen = ?node.node().local_addr(),
+        peers = ?config.mesh_peers,
+        "rawx mesh node is running"
+    );
+    wait_for_shutdown().await;
+    tracing::info!("shutting down");
+    reporter.abort();
+    drop(node);
+    Ok(())
+}
+
+async fn wait_for_shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(err) => {
+            tracing::warn!(%err, "cannot watch SIGTERM; stopping on SIGINT only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Rewrites `path` with the node's status every [`STATUS_INTERVAL`] until
+/// the node is gone; with `db` (a control node), also marks the mesh nodes
+/// it sees ready.
+async fn report_status(
+    node: std::sync::Weak<WorkNode>,
+    path: PathBuf,
+    role: &'static str,
+    db: Option<Db>,
+) {
+    let mut tick = tokio::time::interval(STATUS_INTERVAL);
+    loop {
+        tick.tick().await;
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        let Ok(status) = node.node().status().await else {
+            return;
+        };
+        drop(node);
+        let written = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let doc = json!({"written": written, "role": role, "status": status});
+        match serde_json::to_vec_pretty(&doc) {
+            Ok(bytes) => {
+                if let Err(err) = write_file(&path, &bytes, 0o644) {
+                    tracing::warn!(%err, "cannot write the mesh status file");
+                }
+            }
+            Err(err) => tracing::warn!(%err, "cannot encode the mesh status"),
+        }
+        if let Some(db) = &db {
+            let seen: Vec<String> = status
+                .nodes
+                .iter()
+                .map(|n| n.node.as_str().to_owned())
+                .collect();
+            if let Err(err) = store::mesh::record_seen(db, &seen).await {
+                tracing::warn!(%err, "cannot record the mesh nodes seen");
+            }
+        }
+    }
+}
+
+/// Runs `ansible-runner worker` with the unit's payload on stdin (the
+/// transmit stream of a job's kwargs and private data dir) and its stdout
+/// as the unit's output: ansible-runner's own streaming protocol, which the
+/// controller's side processes as it does a local run's.
+struct AnsibleRunner {
+    venv: PathBuf,
+    work_dir: PathBuf,
+}
+
+impl Worker for AnsibleRunner {
+    fn run(&self, work: WorkContext) -> WorkFuture {
+        let runner = self.venv.join("bin/ansible-runner");
+        let path = clean_path(&self.venv);
+        let dir = self.work_dir.join(work.unit.as_str());
+        Box::pin(async move {
+            let outcome = run_ansible_runner(&runner, &path, &dir, work).await;
+            // The private data dir holds the job's secrets: never keep it.
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            outcome
+        })
+    }
+}
+
+async fn run_ansible_runner(
+    runner: &Path,
+    path: &str,
+    dir: &Path,
+    work: WorkContext,
+) -> ::mesh::WorkOutcome {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|err| format!("{}: {err}", dir.display()))?;
+    let stdin = std::fs::File::open(&work.payload)
+        .map_err(|err| format!("{}: {err}", work.payload.display()))?;
+    let mut child = tokio::process::Command::new(runner)
+        .arg("worker")
+        .arg("--private-data-dir")
+        .arg(dir)
+        .env_clear()
+        .env("PATH", path)
+        .env(
+            "HOME",
+            std::env::var_os("HOME").unwrap_or_else(|| "/".into()),
+        )
+        .env("LANG", "C.UTF-8")
+        .env("PYTHONUNBUFFERED", "1")
+        .current_dir(dir)
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        // Its own process group, so a terminal's Ctrl-C reaches rawx only.
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|err| format!("{}: {err}", runner.display()))?;
+    let pid = child.id().unwrap_or_default();
+    let Some(mut stdout) = child.stdout.take() else {
+        return Err("ansible-runner has no stdout".into());
+    };
+    let mut output = work.output;
+    tokio::select! {
+        copied = output.copy_from(&mut stdout) => {
+            copied.map_err(|err| format!("output: {err}"))?;
+            let status = child.wait().await.map_err(|err| err.to_string())?;
+            if status.success() {
+                Ok(format!("ansible-runner {status}"))
+            } else {
+                Err(format!("ansible-runner {status}"))
+            }
+        }
+        () = work.cancel.canceled() => {
+            terminate(pid, &mut child).await;
+            Err("canceled".into())
+        }
+    }
+}
+
+/// SIGTERM to the run's whole process tree (ansible's forks leave its
+/// process group), then SIGKILL to what is left after [`CANCEL_GRACE`].
+async fn terminate(pid: u32, child: &mut tokio::process::Child) {
+    use nix::sys::signal::Signal;
+    let mut tree = process_tree(pid);
+    signal_all(&tree, Signal::SIGTERM);
+    if tokio::time::timeout(CANCEL_GRACE, child.wait())
+        .await
+        .is_err()
+    {
+        tree.extend(process_tree(pid));
+        signal_all(&tree, Signal::SIGKILL);
+        let _ = child.wait().await;
+    } else {
+        // The runner is gone; its forks may not be.
+        signal_all(&tree, Signal::SIGKILL);
+    }
+}
+
+// --- joining ---------------------------------------------------------------
+
+/// What `rawx node join` is asked.
+#[derive(Debug, Clone)]
+pub struct JoinArgs {
+    pub controller: String,
+    pub token: String,
+    pub role: actors::NodeRole,
+    pub listen: Option<String>,
+    pub name: String,
+    /// A PEM file trusted for an https controller.
+    pub controller_ca: Option<PathBuf>,
+}
+
+/// The body of `POST /api/v2/mesh/join/`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JoinRequestBody {
+    pub token: String,
+    pub hostname: String,
+    pub node_type: String,
+    /// host:port the node's mesh endpoint listens on, or "".
+    #[serde(default)]
+    pub listener_address: String,
+    /// The node's P-256 public key, uncompressed point, hex.
+    pub public_key: String,
+}
+
+/// What the controller answers a successful join with.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JoinResponseBody {
+    pub instance: i64,
+    pub hostname: String,
+    pub certificate: String,
+    pub ca_certificate: String,
+    pub controller_node: String,
+    pub controller_address: String,
+    pub controller_keys: Vec<String>,
+}
+
+/// Decodes a hex string (the public key in a join request).
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Generates the node's key, has the controller certify it, stores the
+/// identity under the mesh dir and writes `<data_dir>/rawx.toml`; returns
+/// that file's path.
+pub fn join(config: &Config, args: &JoinArgs) -> Result<PathBuf, MeshError> {
+    if args.role.is_controller() {
+        return Err(MeshError::Config(
+            "--role: only execution and hop nodes join through the mesh".into(),
+        ));
+    }
+    let node = NodeId::new(args.name.clone())
+        .map_err(|err| MeshError::Config(format!("--name `{}`: {err}", args.name)))?;
+    if let Some(listen) = &args.listen
+        && listen.parse::<SocketAddr>().is_err()
+    {
+        return Err(MeshError::Config(format!(
+            "--listen `{listen}` is not a UDP address like 0.0.0.0:27199"
+        )));
+    }
+    let data_dir = config.data_dir();
+    let dir = if config.mesh_dir.as_os_str().is_empty() {
+        data_dir.join("mesh")
+    } else {
+        config.mesh_dir.clone()
+    };
+    if dir.join("node.pem").exists() {
+        return Err(MeshError::Config(format!(
+            "{}: this node has joined already",
+            dir.join("node.pem").display()
+        )));
+    }
+    // The private key never leaves this machine: the controller gets the
+    // public half and certifies it.
+    let key = KeyPair::generate()?;
+    let body = JoinRequestBody {
+        token: args.token.clone(),
+        hostname: node.as_str().to_owned(),
+        node_type: args.role.as_str().to_owned(),
+        listener_address: args.listen.clone().unwrap_or_default(),
+        public_key: hex(key.public_key_raw()),
+    };
+    let url = format!(
+        "{}/api/v2/mesh/join/",
+        args.controller.trim_end_matches('/')
+    );
+    let payload = serde_json::to_vec(&body).map_err(|err| MeshError::Join(err.to_string()))?;
+    let (status, reply) = http_post_json(&url, &payload, args.controller_ca.as_deref())?;
+    if status != 201 && status != 200 {
+        let message = serde_json::from_slice::<Value>(&reply)
+            .ok()
+            .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&reply).into_owned());
+        return Err(MeshError::Join(format!(
+            "the controller answered {status}: {message}"
+        )));
+    }
+    let reply: JoinResponseBody = serde_json::from_slice(&reply)
+        .map_err(|err| MeshError::Join(format!("unexpected answer: {err}")))?;
+    let key_pem = key.serialize_pem();
+    // Refuses a certificate that does not name this node or a broken chain
+    // before anything is written.
+    NodeIdentity::from_pem(node.clone(), &reply.certificate, &key_pem)?;
+    TrustAnchor::from_pem(&reply.ca_certificate)?;
+    let controller_addr = controller_peer(&reply.controller_address, &args.controller)?;
+    ensure_dir(&dir)?;
+    write_file(&dir.join("node.key"), key_pem.as_bytes(), 0o600)?;
+    write_file(&dir.join("node.pem"), reply.certificate.as_bytes(), 0o600)?;
+    write_file(&dir.join("ca.pem"), reply.ca_certificate.as_bytes(), 0o644)?;
+    let keys = serde_json::to_vec_pretty(&reply.controller_keys)
+        .map_err(|err| MeshError::Join(err.to_string()))?;
+    write_file(&dir.join("controllers.json"), &keys, 0o644)?;
+    let file = data_dir.join("rawx.toml");
+    let text = format!(
+        "# Written by `rawx node join`: this node joined {controller} as {id}.\n\
+         role = {role}\nnode_name = {name}\ndata_dir = {data_dir}\nmesh_dir = {mesh_dir}\n\
+         mesh_listen = {listen}\nmesh_peers = [{peer}]\nlog_level = {log}\n",
+        controller = args.controller,
+        id = reply.instance,
+        role = toml_string(args.role.as_str()),
+        name = toml_string(node.as_str()),
+        data_dir = toml_string(&data_dir.display().to_string()),
+        mesh_dir = toml_string(&dir.display().to_string()),
+        listen = toml_string(args.listen.as_deref().unwrap_or_default()),
+        peer = toml_string(&format!("{}@{controller_addr}", reply.controller_node)),
+        log = toml_string(&config.log_level),
+    );
+    write_file(&file, text.as_bytes(), 0o600)?;
+    Ok(file)
+}
+
+/// A TOML basic string.
+fn toml_string(value: &str) -> String {
+    // JSON's string escapes are valid TOML basic-string escapes.
+    serde_json::to_string(value).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The controller's mesh address as the node dials it: an unspecified IP
+/// (the controller listens on every interface) becomes the host the
+/// controller's API was reached at.
+fn controller_peer(address: &str, controller_url: &str) -> Result<SocketAddr, MeshError> {
+    let addr: SocketAddr = address.parse().map_err(|_| {
+        MeshError::Join(format!(
+            "the controller gave a bad mesh address `{address}`"
+        ))
+    })?;
+    if !addr.ip().is_unspecified() {
+        return Ok(addr);
+    }
+    let (_, host, _) = split_url(controller_url)?;
+    let ip = (host.as_str(), addr.port())
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| MeshError::Join(format!("cannot resolve {host}")))?;
+    Ok(ip)
+}
+
+/// (https?, host, port) of an http(s) URL.
+fn split_url(url: &str) -> Result<(bool, String, u16), MeshError> {
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(MeshError::Config(format!(
+            "--controller `{url}` is not an http:// or https:// URL"
+        )));
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| MeshError::Config(format!("--controller `{url}`: bad port")))?;
+            (host, port)
+        }
+        _ => (authority, if tls { 443 } else { 80 }),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(MeshError::Config(format!("--controller `{url}`: no host")));
+    }
+    Ok((tls, host.to_owned(), port))
+}
+
+/// POSTs a JSON body and returns the status and body. A minimal HTTP/1.1
+/// client (one request, `Connection: close`), because the binary has no
+/// HTTP client and joining needs exactly one request.
+fn http_post_json(
+    url: &str,
+    body: &[u8],
+    ca_file: Option<&Path>,
+) -> Result<(u16, Vec<u8>), MeshError> {
+    let (tls, host, port) = split_url(url)?;
+    let path = url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_else(|| "/".into());
+    let fail = |err: std::io::Error| MeshError::Join(format!("{url}: {err}"));
+    let addr = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(fail)?
+        .next()
+        .ok_or_else(|| MeshError::Join(format!("cannot resolve {host}")))?;
+    let tcp = std::net::TcpStream::connect_timeout(&addr, JOIN_TIMEOUT).map_err(fail)?;
+    tcp.set_read_timeout(Some(JOIN_TIMEOUT)).map_err(fail)?;
+    tcp.set_write_timeout(Some(JOIN_TIMEOUT)).map_err(fail)?;
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    let mut raw = Vec::new();
+    if tls {
+        let Some(ca_file) = ca_file else {
+            return Err(MeshError::Config(
+                "an https controller needs --controller-ca FILE (the PEM certificate its API serves, or its CA)".into(),
+            ));
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(ca_file).map_err(io_error(ca_file))?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(io_error(ca_file))?;
+            roots
+                .add(cert)
+                .map_err(|err| MeshError::Config(format!("{}: {err}", ca_file.display())))?;
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|err| MeshError::Join(err.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|err| MeshError::Config(format!("--controller host {host}: {err}")))?;
+        let conn = rustls::ClientConnection::new(Arc::new(config), name)
+            .map_err(|err| MeshError::Join(err.to_string()))?;
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        stream.write_all(&request).map_err(fail)?;
+        read_to_close(&mut stream, &mut raw).map_err(fail)?;
+    } else {
+        let mut stream = tcp;
+        stream.write_all(&request).map_err(fail)?;
+        read_to_close(&mut stream, &mut raw).map_err(fail)?;
+    }
+    parse_response(&raw).ok_or_else(|| MeshError::Join(format!("{url}: malformed HTTP response")))
+}
+
+/// Reads until the peer closes; a TLS peer that closes without
+/// close_notify still gave us the whole body (we asked for Connection: close
+/// and check the length when parsing).
+fn read_to_close(stream: &mut impl Read, out: &mut Vec<u8>) -> std::io::Result<()> {
+    match stream.read_to_end(out) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Status and body of a whole HTTP/1.1 response (Content-Length, chunked,
+/// or delimited by the close).
+fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(raw.get(..end)?).ok()?;
+    let body = raw.get(end + 4..)?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let mut chunked = false;
+    let mut length = None;
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked") {
+            chunked = true;
+        } else if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse::<usize>().ok();
+        }
+    }
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = body;
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size_text = std::str::from_utf8(rest.get(..line_end)?).ok()?;
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            rest = rest.get(line_end + 2..)?;
+            if size == 0 {
+                return Some((status, out));
+            }
+            out.extend_from_slice(rest.get(..size)?);
+            rest = rest.get(size + 2..)?;
+        }
+    }
+    match length {
+        Some(length) => Some((status, body.get(..length)?.to_vec())),
+        None => Some((status, body.to_vec())),
+    }
+}
+
+// --- status ------------------------------------------------------------------
+
+/// The status file of the node configured by `config`, as `rawx mesh
+/// status` prints it; `json` prints the file itself.
+pub fn status_report(config: &Config, json: bool) -> Result<String, MeshError> {
+    let path = config.mesh_dir().join("status.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(MeshError::Config(format!(
+                "{}: no mesh status; is a mesh node running with this data dir?",
+                path.display()
+            )));
+        }
+        Err(err) => return Err(MeshError::Io { path, source: err }),
+    };
+    if json {
+        return Ok(text);
+    }
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|err| MeshError::Config(format!("{}: {err}", path.display())))?;
+    Ok(format_status(&doc))
+}
+
+fn seconds(value: &Value) -> String {
+    let secs = value
+        .get("secs")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
+    let nanos = value
+        .get("nanos")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
+    format!("{:.1}s", secs as f64 + nanos as f64 / 1e9)
+}
+
+fn text(value: &Value, key: &str) -> String {
+    match value.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// The status document as text: the node, its links, every node it knows
+/// with that node's links and costs, and the route table.
+pub fn format_status(doc: &Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let status = doc.get("status").cloned().unwrap_or_default();
+    let written = doc
+        .get("written")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let age = now.saturating_sub(written);
+    let _ = writeln!(
+        out,
+        "node {} ({}), epoch {}; status written {age}s ago{}",
+        text(&status, "node"),
+        text(doc, "role"),
+        text(&status, "epoch"),
+        if age > 3 * STATUS_INTERVAL.as_secs() {
+            " — STALE: is the node running?"
+        } else {
+            ""
+        }
+    );
+    let empty = Vec::new();
+    let _ = writeln!(out, "\nlinks:");
+    let _ = writeln!(
+        out,
+        "  {:<24} {:<22} {:>5} {:<8} {:>10} {:>10}",
+        "PEER", "ADDRESS", "COST", "DIALED", "LAST SEEN", "UP FOR"
+    );
+    for peer in status
+        .get("peers")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+    {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<22} {:>5} {:<8} {:>10} {:>10}",
+            text(peer, "node"),
+            text(peer, "address"),
+            text(peer, "cost"),
+            if peer.get("dialed").and_then(Value::as_bool) == Some(true) {
+                "yes"
+            } else {
+                "no"
+            },
+            seconds(peer.get("last_seen").unwrap_or(&Value::Null)),
+            seconds(peer.get("up_for").unwrap_or(&Value::Null)),
+        );
+    }
+    let _ = writeln!(out, "\nnodes:");
+    let _ = writeln!(
+        out,
+        "  {:<24} {:>6} {:>10}  LINKS (peer:cost)",
+        "NODE", "SEQ", "LAST SEEN"
+    );
+    for node in status
+        .get("nodes")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+    {
+        let links: Vec<String> = node
+            .get("links")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|l| format!("{}:{}", text(l, "peer"), text(l, "cost")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>6} {:>10}  {}",
+            text(node, "node"),
+            text(node, "seq"),
+            seconds(node.get("last_seen").unwrap_or(&Value::Null)),
+            links.join(" ")
+        );
+    }
+    let _ = writeln!(out, "\nroutes:");
+    let _ = writeln!(
+        out,
+        "  {:<24} {:<24} {:>6} {:>5}",
+        "DEST", "NEXT HOP", "COST", "HOPS"
+    );
+    for route in status
+        .get("routes")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+    {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:>6} {:>5}",
+            text(route, "dest"),
+            text(route, "next_hop"),
+            text(route, "cost"),
+            text(route, "hops")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authority_certifies_a_remote_key_the_mesh_accepts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let authority = MeshAuthority::load_or_create(dir.path()).expect("ca");
+        let key = KeyPair::generate().expect("key");
+        let node = NodeId::new("exec-1").expect("id");
+        let cert = authority.sign(&node, key.public_key_raw()).expect("signed");
+        NodeIdentity::from_pem(node.clone(), &cert, &key.serialize_pem()).expect("identity");
+        let other = NodeId::new("exec-2").expect("id");
+        assert!(NodeIdentity::from_pem(other, &cert, &key.serialize_pem()).is_err());
+        assert!(authority.sign(&node, &[4, 1, 2]).is_err());
+        // Reloading keeps the same CA.
+        let again = MeshAuthority::load_or_create(dir.path()).expect("reload");
+        assert_eq!(again.cert_pem(), authority.cert_pem());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path().join("ca.key"))
+                .expect("key file")
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn responses_parse() {
+        let raw = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n{}";
+        assert_eq!(parse_response(raw), Some((400, b"{}".to_vec())));
+        let raw = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n1\r\nd\r\n0\r\n\r\n";
+        assert_eq!(parse_response(raw), Some((201, b"abcd".to_vec())));
+        assert_eq!(parse_response(b"garbage"), None);
+        assert_eq!(
+            split_url("http://127.0.0.1:8013/x").expect("url"),
+            (false, "127.0.0.1".into(), 8013)
+        );
+        assert!(split_url("ftp://x").is_err());
+        assert_eq!(from_hex("0aff"), Some(vec![10, 255]));
+        assert_eq!(from_hex("0g"), None);
+    }
+}
