@@ -165,21 +165,7 @@ impl MeshCa {
         not_after: SystemTime,
     ) -> Result<NodeIdentity, TlsError> {
         let key = KeyPair::generate()?;
-        let mut params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, node.as_str());
-        params.distinguished_name = dn;
-        params.subject_alt_names = vec![SanType::DnsName(node.as_str().try_into()?)];
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        // Every link is dialed by one side and accepted by the other, so a
-        // node's certificate serves as both client and server.
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        params.not_before = to_offset(not_before)?;
-        params.not_after = to_offset(not_after)?;
+        let params = node_params(node, not_before, not_after)?;
         let issuer = Issuer::new(ca_params(), &self.key);
         let cert = params.signed_by(&key, &issuer)?;
         Ok(NodeIdentity {
@@ -190,6 +176,68 @@ impl MeshCa {
             key: PrivateKeyDer::try_from(key.serialize_der())
                 .map_err(|e| TlsError::Pem(e.to_owned()))?,
         })
+    }
+}
+
+impl MeshCa {
+    /// A certificate (PEM) for `node` over a P-256 public key whose private
+    /// half stays with the node (an uncompressed point: 65 bytes, 0x04
+    /// first), valid from now for `valid_for`: how a node joins without its
+    /// key ever leaving it.
+    pub fn sign_public_key(
+        &self,
+        node: &NodeId,
+        public_key: &[u8],
+        valid_for: Duration,
+    ) -> Result<String, TlsError> {
+        if public_key.len() != 65 || public_key.first() != Some(&0x04) {
+            return Err(TlsError::Pem(
+                "not an uncompressed P-256 public key".to_string(),
+            ));
+        }
+        let now = SystemTime::now();
+        let params = node_params(node, now - CLOCK_SKEW, now + valid_for)?;
+        let issuer = Issuer::new(ca_params(), &self.key);
+        Ok(params
+            .signed_by(&RemoteKey(public_key.to_vec()), &issuer)?
+            .pem())
+    }
+}
+
+/// A node certificate's parameters: the node id as DNS name and common
+/// name, usable as client and server (every link is dialed by one side and
+/// accepted by the other).
+fn node_params(
+    node: &NodeId,
+    not_before: SystemTime,
+    not_after: SystemTime,
+) -> Result<CertificateParams, TlsError> {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, node.as_str());
+    params.distinguished_name = dn;
+    params.subject_alt_names = vec![SanType::DnsName(node.as_str().try_into()?)];
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.not_before = to_offset(not_before)?;
+    params.not_after = to_offset(not_after)?;
+    Ok(params)
+}
+
+/// A node's public key, which the CA certifies without holding its pair.
+struct RemoteKey(Vec<u8>);
+
+impl rcgen::PublicKeyData for RemoteKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
     }
 }
 

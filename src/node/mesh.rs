@@ -29,10 +29,7 @@ use ::mesh::{
     SigningKey, Timers, TrustAnchor, TrustedKeys, WorkContext, WorkFuture, WorkNode, Worker,
     WorkerRegistry,
 };
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
-};
+use rcgen::KeyPair;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -45,8 +42,6 @@ use crate::store::{self, Db};
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(2);
 /// How long a joined node's certificate is valid.
 const NODE_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
-/// Slack for clocks behind the CA's, as the mesh crate gives its own certificates.
-const CLOCK_SKEW: Duration = Duration::from_secs(3600);
 /// The work type execution nodes run jobs with.
 pub const ANSIBLE_RUNNER: &str = "ansible-runner";
 /// Largest work payload an execution node accepts (a job's kwargs and
@@ -148,34 +143,6 @@ impl std::fmt::Debug for MeshAuthority {
     }
 }
 
-/// The CA's parameters as the mesh crate builds them (`mesh::tls`): an
-/// issuer is named by them, so they must match the CA certificate's subject.
-/// Duplicated here because the crate signs only keys it generates itself;
-/// a `MeshCa::sign_public_key` in the crate would remove this copy.
-fn ca_params() -> CertificateParams {
-    let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "rawx mesh CA");
-    params.distinguished_name = dn;
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params
-}
-
-/// A joining node's P-256 public key (the uncompressed point), which it
-/// keeps the private half of.
-struct RemoteKey(Vec<u8>);
-
-impl rcgen::PublicKeyData for RemoteKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
-
 impl MeshAuthority {
     /// Loads `ca.pem` and `ca.key` from `dir`, creating them on first use.
     pub fn load_or_create(dir: &Path) -> Result<Self, MeshError> {
@@ -209,28 +176,9 @@ impl MeshAuthority {
     /// Certifies `public_key` (a P-256 point, 65 bytes starting 0x04) for
     /// `node`, with the usages the mesh expects (client and server auth).
     pub fn sign(&self, node: &NodeId, public_key: &[u8]) -> Result<String, MeshError> {
-        if public_key.len() != 65 || public_key.first() != Some(&0x04) {
-            return Err(MeshError::Config(
-                "public_key: not an uncompressed P-256 point".into(),
-            ));
-        }
-        let mut params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, node.as_str());
-        params.distinguished_name = dn;
-        params.subject_alt_names = vec![SanType::DnsName(node.as_str().try_into()?)];
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let now = SystemTime::now();
-        params.not_before = (now - CLOCK_SKEW).into();
-        params.not_after = (now + NODE_CERT_VALIDITY).into();
-        let issuer = Issuer::new(ca_params(), &self.key);
-        let cert = params.signed_by(&RemoteKey(public_key.to_vec()), &issuer)?;
-        Ok(cert.pem())
+        Ok(self
+            .mesh_ca()?
+            .sign_public_key(node, public_key, NODE_CERT_VALIDITY)?)
     }
 }
 
