@@ -16,6 +16,9 @@ use crate::supervisor::Incarnation;
 /// The safety-net period: a missed wake-up costs at most this long.
 const CYCLE: Duration = Duration::from_secs(5);
 
+/// The pause before a pass asked for while another ran.
+const PASS_GAP: Duration = Duration::from_millis(20);
+
 /// Asks for a scheduling pass soon (a job was launched or finished).
 #[derive(Debug, Clone, Copy)]
 pub struct Wake;
@@ -80,8 +83,10 @@ impl TaskManager {
                     tracing::warn!(error = %err, "scheduling pass failed");
                 }
             }
+            // Wake-ups during the pass get one more pass, a moment later: a
+            // burst of launches costs a pass per PASS_GAP, not one per launch.
             if std::mem::take(&mut act.again) {
-                act.cycle(ctx);
+                ctx.run_later(PASS_GAP, |act, ctx| act.cycle(ctx));
             }
         }));
     }

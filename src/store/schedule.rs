@@ -66,16 +66,17 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
         leader: true,
         ..Pass::default()
     };
-    let mut pending = pending(&tx).await?;
-    if pending.is_empty() {
-        tx.commit().await?;
-        return Ok(pass);
-    }
+    let active = Active::load(&tx, node).await?;
+    // With the instance full (or disabled) nothing can start: only new jobs
+    // need a look (their dependencies), not every job already waiting —
+    // what keeps a pass cheap under a burst of launches.
+    let full = active.capacity < 0 || (active.running > 0 && active.consumed >= active.capacity);
+    let mut pending = pending(&tx, full).await?;
     let created = create_dependencies(&tx, &pending).await?;
     if !created.is_empty() {
         pass.created = created;
         // The new updates are candidates of this same pass.
-        pending = self::pending(&tx).await?;
+        pending = self::pending(&tx, full).await?;
     }
     let dependencies = dependency_states(&tx).await?;
     let mut failed = Vec::new();
@@ -104,7 +105,9 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
     }
     let failed: HashSet<i64> = failed.into_iter().map(|(id, _)| id).collect();
 
-    let active = Active::load(&tx, node).await?;
+    if full {
+        pending.clear();
+    }
     let mut busy_templates = active.templates;
     let mut updating_projects = active.updating_projects;
     let mut updating_sources = active.updating_sources;
@@ -112,8 +115,6 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
     let mut consumed = active.consumed;
     let mut running_here = active.running;
     let capacity = active.capacity;
-    // A disabled instance starts nothing.
-    let pending = if capacity < 0 { Vec::new() } else { pending };
     for job in &pending {
         if failed.contains(&job.id) || blocked_by_dependency.contains(&job.id) {
             continue;
@@ -169,7 +170,7 @@ fn try_fit(job: &Pending, capacity: i64, consumed: &mut i64, running: &mut i64) 
     true
 }
 
-async fn pending(tx: &Transaction<'_>) -> Result<Vec<Pending>, StoreError> {
+async fn pending(tx: &Transaction<'_>, only_new: bool) -> Result<Vec<Pending>, StoreError> {
     let rows = tx
         .query(
             "SELECT u.id, u.kind, u.task_impact, u.dependencies_processed, j.job_template_id,
@@ -185,8 +186,9 @@ async fn pending(tx: &Transaction<'_>) -> Result<Vec<Pending>, StoreError> {
                LEFT JOIN projects p ON p.id = j.project_id
               WHERE u.status = 'pending'
                 AND u.kind IN ('job', 'project_update', 'inventory_update', 'ad_hoc_command')
+                AND NOT ($1 AND u.dependencies_processed)
               ORDER BY u.id",
-            &[],
+            &[&only_new],
         )
         .await?;
     Ok(rows
