@@ -80,7 +80,7 @@ if [ "${RAWX_SKIP_LINT:-0}" = 1 ]; then
   step_results+=("SKIP (RAWX_SKIP_LINT=1)" "SKIP (RAWX_SKIP_LINT=1)")
 else
   step fmt cargo fmt --all -- --check
-  step clippy cargo clippy --all-targets "${locked[@]}" -- -D warnings
+  step clippy cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
 fi
 step test cargo test --workspace "${locked[@]}" "$@"
 

@@ -48,10 +48,10 @@ impl Handler<GetStatus> for Fragile {
 /// bounded, so a supervisor that never restarts fails the test.
 async fn status_after(handle: &actors::Supervised<Fragile>, restarts: u32) -> ActorStatus {
     for _ in 0..200 {
-        if let Ok(status) = handle.send(GetStatus).await {
-            if status.restarts >= restarts {
-                return status;
-            }
+        if let Ok(status) = handle.send(GetStatus).await
+            && status.restarts >= restarts
+        {
+            return status;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -131,11 +131,12 @@ async fn the_heartbeat_comes_back_after_its_store_panics() {
     });
     let mut status = None;
     for _ in 0..200 {
-        if let Ok(now) = handle.send(GetStatus).await {
-            if now.restarts == 1 && now.counters.contains(&("beats", 1)) {
-                status = Some(now);
-                break;
-            }
+        if let Ok(now) = handle.send(GetStatus).await
+            && now.restarts == 1
+            && now.counters.contains(&("beats", 1))
+        {
+            status = Some(now);
+            break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
