@@ -8,4 +8,5 @@ mod fact_cache;
 mod inventory_update;
 mod job;
 mod project_update;
+pub mod remote;
 pub mod runner;

@@ -120,7 +120,11 @@ pub async fn start(spec: &RunSpec) -> Result<Run, RunnerError> {
     })
 }
 
-async fn read_stream<R: tokio::io::AsyncBufRead + Unpin>(
+/// Parses a worker's stream (ansible-runner's JSON lines, the artifacts
+/// zip glued in as base64) from `reader` into `tx`, until the eof line, an
+/// error, or `tx` closing. Shared by local runs (the worker's stdout) and
+/// mesh runs (a work unit's output), so both are read the same way.
+pub async fn read_stream<R: tokio::io::AsyncBufRead + Unpin>(
     mut reader: R,
     tx: mpsc::Sender<Result<RunnerMessage, RunnerError>>,
 ) {

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::{Config, parse_peer};
-use crate::exec::runner::{clean_path, process_tree, signal_all};
+use crate::exec::runner::{clean_path, process_tree, processes_mentioning, signal_all};
 use crate::store::{self, Db};
 
 /// How often a node rewrites `status.json` (and a control node marks the
@@ -47,8 +47,10 @@ pub const ANSIBLE_RUNNER: &str = "ansible-runner";
 /// Largest work payload an execution node accepts (a job's kwargs and
 /// private data dir as ansible-runner transmits them).
 const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
-/// How long a canceled run has between SIGTERM and SIGKILL.
-const CANCEL_GRACE: Duration = Duration::from_secs(5);
+/// How long a canceled run has between SIGTERM and SIGKILL: ansible-runner
+/// notices the signal at its next poll (`pexpect_timeout`, 5 s by default)
+/// and then writes its status and artifacts; Receptor also gives 10 s.
+const CANCEL_GRACE: Duration = Duration::from_secs(10);
 /// How long the join request may take.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -451,12 +453,78 @@ impl Worker for AnsibleRunner {
         let path = clean_path(&self.venv);
         let dir = self.work_dir.join(work.unit.as_str());
         Box::pin(async move {
-            let outcome = run_ansible_runner(&runner, &path, &dir, work).await;
-            // The private data dir holds the job's secrets: never keep it.
-            let _ = tokio::fs::remove_dir_all(&dir).await;
-            outcome
+            let mut guard = RunGuard {
+                dir: dir.clone(),
+                pid: None,
+            };
+            run_ansible_runner(&runner, &path, &dir, work, &mut guard).await
         })
     }
+}
+
+/// What a run must not leave behind, even when its future is dropped
+/// mid-run (the unit released, the executor stopping), where no further
+/// async code runs: the process tree (ansible-core 2.19's forks leave the
+/// runner's process group, so `kill_on_drop` on the runner alone would
+/// orphan them) and the private data dir, which holds the job's secrets.
+/// The work is synchronous but small: a /proc scan and one directory.
+struct RunGuard {
+    dir: PathBuf,
+    /// The runner's pid while it may be running; `None` once reaped (the
+    /// pid may then belong to someone else).
+    pid: Option<u32>,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            kill_tree(pid, Vec::new());
+        }
+        // Forks that left the tree before it was read (a fork in progress
+        // when the runner killed its group) still name the private data dir
+        // (`-i <dir>/inventory`), as do ssh masters and agents of the run.
+        for _ in 0..FREEZE_ROUNDS {
+            let left = processes_mentioning(&self.dir);
+            if left.is_empty() {
+                break;
+            }
+            for pid in left {
+                kill_tree(pid, Vec::new());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Rounds of stopping a tree before killing it.
+const FREEZE_ROUNDS: usize = 20;
+
+/// SIGKILLs `pid`'s process tree and `known` (processes of the run seen
+/// earlier that may have left the tree). A process forking while /proc is
+/// read would have a child the read missed, orphaned once its parent dies:
+/// so the tree is first stopped (SIGSTOP) and read again until no new
+/// process appears, and only then killed.
+fn kill_tree(pid: u32, mut known: Vec<u32>) {
+    use nix::sys::signal::Signal;
+    for found in process_tree(pid) {
+        if !known.contains(&found) {
+            known.push(found);
+        }
+    }
+    for _ in 0..FREEZE_ROUNDS {
+        signal_all(&known, Signal::SIGSTOP);
+        let mut grew = false;
+        for found in process_tree(pid) {
+            if !known.contains(&found) {
+                known.push(found);
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    signal_all(&known, Signal::SIGKILL);
 }
 
 async fn run_ansible_runner(
@@ -464,6 +532,7 @@ async fn run_ansible_runner(
     path: &str,
     dir: &Path,
     work: WorkContext,
+    guard: &mut RunGuard,
 ) -> ::mesh::WorkOutcome {
     tokio::fs::create_dir_all(dir)
         .await
@@ -492,14 +561,18 @@ async fn run_ansible_runner(
         .spawn()
         .map_err(|err| format!("{}: {err}", runner.display()))?;
     let pid = child.id().unwrap_or_default();
+    guard.pid = Some(pid);
     let Some(mut stdout) = child.stdout.take() else {
         return Err("ansible-runner has no stdout".into());
     };
     let mut output = work.output;
+    let copy = output.copy_from(&mut stdout);
+    tokio::pin!(copy);
     tokio::select! {
-        copied = output.copy_from(&mut stdout) => {
+        copied = &mut copy => {
             copied.map_err(|err| format!("output: {err}"))?;
             let status = child.wait().await.map_err(|err| err.to_string())?;
+            guard.pid = None;
             if status.success() {
                 Ok(format!("ansible-runner {status}"))
             } else {
@@ -507,7 +580,8 @@ async fn run_ansible_runner(
             }
         }
         () = work.cancel.canceled() => {
-            terminate(pid, &mut child).await;
+            terminate(pid, &mut child, copy).await;
+            guard.pid = None;
             Err("canceled".into())
         }
     }
@@ -515,21 +589,36 @@ async fn run_ansible_runner(
 
 /// SIGTERM to the run's whole process tree (ansible's forks leave its
 /// process group), then SIGKILL to what is left after [`CANCEL_GRACE`].
-async fn terminate(pid: u32, child: &mut tokio::process::Child) {
+/// The output is copied meanwhile: ansible-runner answers SIGTERM with its
+/// `canceled` status, the artifacts and the eof line, which the controller
+/// needs to see the stream end as the protocol says.
+async fn terminate(
+    pid: u32,
+    child: &mut tokio::process::Child,
+    copy: impl std::future::Future<Output = std::io::Result<u64>>,
+) {
     use nix::sys::signal::Signal;
+    // Taken before the signal: once the runner is gone its forks are no
+    // longer below it.
     let mut tree = process_tree(pid);
     signal_all(&tree, Signal::SIGTERM);
-    if tokio::time::timeout(CANCEL_GRACE, child.wait())
-        .await
-        .is_err()
-    {
-        tree.extend(process_tree(pid));
-        signal_all(&tree, Signal::SIGKILL);
-        let _ = child.wait().await;
+    let drained = tokio::time::timeout(CANCEL_GRACE, async {
+        // A broken output is not worth waiting for: the runner still has
+        // to go.
+        let _ = copy.await;
+        child.wait().await
+    })
+    .await;
+    // The runner is gone or is killed now; its forks may not be. A runner
+    // that did not stop is still the root of its tree: freeze it too.
+    if drained.is_err() {
+        kill_tree(pid, tree);
     } else {
-        // The runner is gone; its forks may not be.
+        // Reaped: its pid may be someone else's now.
+        tree.retain(|p| *p != pid);
         signal_all(&tree, Signal::SIGKILL);
     }
+    let _ = child.wait().await;
 }
 
 // --- joining ---------------------------------------------------------------

@@ -1,0 +1,456 @@
+//! A run carried over the mesh: ansible-runner's `transmit | worker |
+//! process` split across nodes, as AWX does through Receptor.
+//!
+//! [`transmit`] packs the run's kwargs and its whole private data dir into
+//! a payload file (the execution node has none of the job's files);
+//! [`run_remote`] submits it as an `ansible-runner` work unit to an
+//! execution node, whose worker (`src/node/mesh.rs`) feeds it to
+//! `ansible-runner worker`, and parses the unit's output with the same
+//! parser a local run's stdout goes through
+//! ([`super::runner::read_stream`]), so the caller gets the same
+//! [`RunnerMessage`]s either way. A read that breaks (no answer from the
+//! executor in time) resumes from the last byte received, so no event is
+//! lost or repeated.
+//!
+//! The payload carries the job's secrets in clear text (ansible-runner puts
+//! `envvars`, `passwords` and `ssh_key` in it); the file is unlinked as soon
+//! as it is created and lives only as an open descriptor.
+
+use std::io::{self, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use ::mesh::{
+    ClientError, NodeId, SigningKey, StatusReport, UnitHandle, WorkNode, WorkState, WorkUnitId,
+};
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::sync::mpsc;
+
+use super::runner::{RunSpec, RunnerError, RunnerMessage, clean_path, read_stream};
+use crate::node::mesh::ANSIBLE_RUNNER;
+
+/// Consecutive reads of a unit's output that may time out (each after the
+/// mesh client's `give_up`, 120 s by default) before the run is given up:
+/// an execution node that is away this long is lost, not slow.
+pub const RESUME_ATTEMPTS: u32 = 5;
+/// Messages waiting for the caller, as for a local run.
+const MESSAGE_QUEUE: usize = 256;
+/// Output pieces between the mesh reader and the parser.
+const PIECE_QUEUE: usize = 16;
+/// How much of `transmit`'s stderr an error quotes.
+const STDERR_TAIL: usize = 2000;
+
+/// Runs ansible-runner's transmitter on the kwargs given as JSON on stdin.
+/// The payload is written to fd 1 (the payload file); fd 1 is then pointed
+/// at stderr so nothing the library prints can corrupt the payload.
+const TRANSMIT_SCRIPT: &str = r#"
+import json, os, sys
+out = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
+import ansible_runner
+kwargs = json.load(sys.stdin)
+ansible_runner.run(streamer="transmit", _output=out, **kwargs)
+out.flush()
+"#;
+
+/// Why a remote run could not be prepared, started or read.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("python not found at {0}: build the venv (scripts/lib.sh ensure_venv)")]
+    Missing(PathBuf),
+    #[error("payload file {path}: {source}")]
+    PayloadFile { path: PathBuf, source: io::Error },
+    #[error("cannot run ansible-runner's transmitter: {0}")]
+    Spawn(io::Error),
+    #[error("ansible-runner transmit failed ({status}): {stderr}")]
+    Transmit { status: String, stderr: String },
+    /// Submitting, reading, canceling or releasing the unit failed.
+    #[error("work unit: {0}")]
+    Unit(#[from] ClientError),
+    /// The unit's output is not a well-formed worker stream.
+    #[error(transparent)]
+    Stream(#[from] RunnerError),
+    /// The unit finished before ansible-runner's stream did (the worker
+    /// died, the executor restarted, the run was killed).
+    #[error(
+        "the work unit ended ({state:?}: {detail}) before ansible-runner's stream did; check execution node health"
+    )]
+    Ended { state: WorkState, detail: String },
+}
+
+/// A transmitted run: kwargs and private data dir as ansible-runner's
+/// worker reads them, in an unlinked temporary file.
+#[derive(Debug)]
+pub struct Payload {
+    file: tokio::fs::File,
+    len: u64,
+}
+
+impl Payload {
+    /// Its size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it is empty (never, for a payload [`transmit`] made).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Packs `spec` (kwargs, playbook, ident and the whole private data dir)
+/// with `ansible-runner`'s transmitter into a payload for [`run_remote`].
+///
+/// The Python API is used rather than the `ansible-runner transmit` command
+/// line, because that command line carries only some kwargs (no `envvars`,
+/// `passwords`, `ssh_key`, `settings`, `tags`, `module`/`host_pattern`
+/// pairs...), while rawx's runs are described by arbitrary kwargs exactly
+/// as a local `ansible-runner worker` gets them. Like the command line, the
+/// transmitter writes kwargs it keeps in files (`env/envvars`, ...) into
+/// the private data dir first.
+pub async fn transmit(spec: &RunSpec) -> Result<Payload, RemoteError> {
+    let python = spec.venv.join("bin/python");
+    if !python.exists() {
+        return Err(RemoteError::Missing(python));
+    }
+    let mut kwargs = spec.kwargs.clone();
+    if !spec.playbook.is_empty() {
+        kwargs.insert("playbook".into(), Value::String(spec.playbook.clone()));
+    }
+    kwargs.insert("ident".into(), Value::String(spec.ident.clone()));
+    kwargs.insert(
+        "private_data_dir".into(),
+        Value::String(spec.private_data_dir.display().to_string()),
+    );
+    let input = serde_json::to_vec(&Value::Object(kwargs))
+        .map_err(|err| RemoteError::Stream(RunnerError::BadLine(err.to_string())))?;
+
+    let file = payload_file(&spec.private_data_dir)?;
+    let stdout = file
+        .try_clone()
+        .map_err(|source| RemoteError::PayloadFile {
+            path: spec.private_data_dir.clone(),
+            source,
+        })?;
+    let mut child = tokio::process::Command::new(&python)
+        .arg("-c")
+        .arg(TRANSMIT_SCRIPT)
+        .env_clear()
+        .env("PATH", clean_path(&spec.venv))
+        .env(
+            "HOME",
+            std::env::var_os("HOME").unwrap_or_else(|| "/".into()),
+        )
+        .env("LANG", "C.UTF-8")
+        .current_dir(&spec.private_data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(RemoteError::Spawn)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A transmitter that died early closes its stdin: its stderr then
+        // says why, so a failed write is not the error to report.
+        let _ = stdin.write_all(&input).await;
+        drop(stdin);
+    }
+    let output = child.wait_with_output().await.map_err(RemoteError::Spawn)?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let start = stderr
+            .char_indices()
+            .rev()
+            .nth(STDERR_TAIL)
+            .map(|(at, _)| at)
+            .unwrap_or(0);
+        return Err(RemoteError::Transmit {
+            status: output.status.to_string(),
+            stderr: stderr[start..].trim().to_owned(),
+        });
+    }
+    let mut file = tokio::fs::File::from_std(file);
+    let io_err = |source| RemoteError::PayloadFile {
+        path: spec.private_data_dir.clone(),
+        source,
+    };
+    let len = file.seek(SeekFrom::End(0)).await.map_err(io_err)?;
+    file.seek(SeekFrom::Start(0)).await.map_err(io_err)?;
+    if len == 0 {
+        return Err(RemoteError::Transmit {
+            status: output.status.to_string(),
+            stderr: "the transmitter wrote nothing".into(),
+        });
+    }
+    Ok(Payload { file, len })
+}
+
+/// An empty file next to the private data dir (its parent is the
+/// controller's own jobs dir: same disk, not a possibly small /tmp), mode
+/// 0600, unlinked at once so a crash leaves no secrets behind.
+fn payload_file(pdd: &Path) -> Result<std::fs::File, RemoteError> {
+    let name = pdd
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = pdd.parent().unwrap_or_else(|| Path::new("/"));
+    let path = dir.join(format!(".{name}.payload-{}", WorkUnitId::random().as_str()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| RemoteError::PayloadFile {
+            path: path.clone(),
+            source,
+        })?;
+    std::fs::remove_file(&path).map_err(|source| RemoteError::PayloadFile { path, source })?;
+    Ok(file)
+}
+
+/// A run on an execution node: its unit, and the stream of its messages
+/// (status, events, artifacts, eof), as [`super::runner::Run`] gives them
+/// for a local run.
+#[derive(Debug)]
+pub struct RemoteRun {
+    pub unit: UnitHandle,
+    pub messages: mpsc::Receiver<Result<RunnerMessage, RemoteError>>,
+}
+
+impl RemoteRun {
+    /// Cancels the run and waits until the execution node has stopped it;
+    /// returns the unit's final status. The stream still delivers what the
+    /// worker wrote while stopping (ansible-runner's `canceled` status).
+    pub async fn cancel(&self) -> Result<StatusReport, RemoteError> {
+        Ok(self.unit.cancel().await?)
+    }
+
+    /// Deletes the unit's files (payload, output) on the execution node,
+    /// stopping the run if it still goes. Call once the stream is read.
+    pub async fn release(&self) -> Result<(), RemoteError> {
+        Ok(self.unit.release().await?)
+    }
+}
+
+/// Submits `payload` to `dest` as the `ansible-runner` unit `unit`, signed
+/// with `key`, and streams its output as [`RunnerMessage`]s. Choose and
+/// record `unit` before calling: a controller that restarts finds the run
+/// again with [`attach`]. Returns once the execution node has the whole
+/// payload and has started the unit.
+pub async fn run_remote(
+    work_node: &WorkNode,
+    dest: &NodeId,
+    key: &SigningKey,
+    unit: WorkUnitId,
+    payload: Payload,
+) -> Result<RemoteRun, RemoteError> {
+    let handle = work_node
+        .submit(dest, unit, ANSIBLE_RUNNER, payload.file, key)
+        .await?;
+    Ok(read_unit(handle))
+}
+
+/// The stream of a unit submitted earlier (by this controller before a
+/// restart), read again from its first byte: events come again, and their
+/// counters let the caller skip what it has stored.
+pub fn attach(work_node: &WorkNode, dest: &NodeId, unit: WorkUnitId) -> RemoteRun {
+    read_unit(work_node.unit(dest, unit))
+}
+
+/// Cancels unit `unit` on `dest` (see [`RemoteRun::cancel`]).
+pub async fn cancel(
+    work_node: &WorkNode,
+    dest: &NodeId,
+    unit: WorkUnitId,
+) -> Result<StatusReport, RemoteError> {
+    Ok(work_node.unit(dest, unit).cancel().await?)
+}
+
+/// Releases unit `unit` on `dest` (see [`RemoteRun::release`]).
+pub async fn release(
+    work_node: &WorkNode,
+    dest: &NodeId,
+    unit: WorkUnitId,
+) -> Result<(), RemoteError> {
+    Ok(work_node.unit(dest, unit).release().await?)
+}
+
+/// Reads `handle`'s output from byte 0 through the worker-stream parser.
+fn read_unit(handle: UnitHandle) -> RemoteRun {
+    let (pieces_tx, pieces_rx) = mpsc::channel(PIECE_QUEUE);
+    let ended = Arc::new(Mutex::new(None));
+    tokio::spawn(pump(handle.clone(), pieces_tx, ended.clone()));
+    let (tx, rx) = mpsc::channel(MESSAGE_QUEUE);
+    tokio::spawn(async move {
+        let (parsed_tx, parsed_rx) = mpsc::channel(MESSAGE_QUEUE);
+        let reader = BufReader::new(UnitReader {
+            rx: pieces_rx,
+            piece: Bytes::new(),
+        });
+        tokio::join!(
+            read_stream(reader, parsed_tx),
+            forward(parsed_rx, tx, ended)
+        );
+    });
+    RemoteRun {
+        unit: handle,
+        messages: rx,
+    }
+}
+
+/// Moves the unit's output, in order and each byte once, to the parser;
+/// a read that times out starts again at the offset reached. At the end,
+/// records the unit's final status in `ended` before closing the pieces.
+async fn pump(
+    handle: UnitHandle,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    ended: Arc<Mutex<Option<StatusReport>>>,
+) {
+    let mut output = handle.output_from(0);
+    let mut failures = 0;
+    loop {
+        let next = tokio::select! {
+            next = output.next() => next,
+            // The caller dropped the run: stop asking the executor.
+            () = tx.closed() => return,
+        };
+        match next {
+            Some(Ok((_, bytes))) => {
+                failures = 0;
+                if tx.send(Ok(bytes)).await.is_err() {
+                    // The caller stopped reading.
+                    return;
+                }
+            }
+            None => {
+                *ended.lock().unwrap_or_else(|p| p.into_inner()) = output.status().cloned();
+                return;
+            }
+            Some(Err(ClientError::TimedOut(node))) if failures < RESUME_ATTEMPTS => {
+                failures += 1;
+                tracing::warn!(
+                    unit = %handle.id(), %node, offset = output.offset(), failures,
+                    "no output from the execution node in time; reading again from the same offset"
+                );
+                output = handle.output_from(output.offset());
+            }
+            Some(Err(err)) => {
+                let _ = tx.send(Err(io::Error::other(err))).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Hands the parser's messages on, turning stream errors that the mesh
+/// caused back into what they are.
+async fn forward(
+    mut parsed: mpsc::Receiver<Result<RunnerMessage, RunnerError>>,
+    tx: mpsc::Sender<Result<RunnerMessage, RemoteError>>,
+    ended: Arc<Mutex<Option<StatusReport>>>,
+) {
+    while let Some(message) = parsed.recv().await {
+        let message = match message {
+            Ok(message) => Ok(message),
+            // The output ended without the eof line: say how the unit ended.
+            Err(RunnerError::Truncated) => {
+                match ended.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    Some(report) => Err(RemoteError::Ended {
+                        state: report.state,
+                        detail: report.detail,
+                    }),
+                    None => Err(RemoteError::Stream(RunnerError::Truncated)),
+                }
+            }
+            Err(RunnerError::Io(err)) => match client_error(err) {
+                Ok(client) => Err(RemoteError::Unit(client)),
+                Err(err) => Err(RemoteError::Stream(RunnerError::Io(err))),
+            },
+            Err(err) => Err(RemoteError::Stream(err)),
+        };
+        if tx.send(message).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The mesh error [`pump`] wrapped into an I/O error for the parser, or the
+/// I/O error as it was.
+fn client_error(err: io::Error) -> Result<ClientError, io::Error> {
+    if !err.get_ref().is_some_and(|inner| inner.is::<ClientError>()) {
+        return Err(err);
+    }
+    let kind = err.kind();
+    match err.into_inner() {
+        Some(inner) => inner
+            .downcast::<ClientError>()
+            .map(|client| *client)
+            .map_err(|other| io::Error::new(kind, other)),
+        None => Err(io::Error::from(kind)),
+    }
+}
+
+/// The unit's output pieces as one byte stream for the parser.
+struct UnitReader {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    piece: Bytes,
+}
+
+impl AsyncRead for UnitReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        while self.piece.is_empty() {
+            match std::task::ready!(self.rx.poll_recv(cx)) {
+                Some(Ok(piece)) => self.piece = piece,
+                Some(Err(err)) => return Poll::Ready(Err(err)),
+                // End of output: a read of zero bytes.
+                None => return Poll::Ready(Ok(())),
+            }
+        }
+        let n = self.piece.len().min(buf.remaining());
+        let head = self.piece.split_to(n);
+        buf.put_slice(&head);
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn pieces_read_as_one_stream_and_mesh_errors_come_back_out() {
+        let (tx, rx) = mpsc::channel(4);
+        let mut reader = UnitReader {
+            rx,
+            piece: Bytes::new(),
+        };
+        tx.send(Ok(Bytes::from_static(b"{\"a\"")))
+            .await
+            .expect("send");
+        tx.send(Ok(Bytes::from_static(b": 1}\n")))
+            .await
+            .expect("send");
+        drop(tx);
+        let mut all = String::new();
+        reader.read_to_string(&mut all).await.expect("read");
+        assert_eq!(all, "{\"a\": 1}\n");
+
+        let wrapped = io::Error::other(ClientError::Stopped);
+        assert!(matches!(client_error(wrapped), Ok(ClientError::Stopped)));
+        let plain = io::Error::new(io::ErrorKind::BrokenPipe, "pipe");
+        let back = client_error(plain).expect_err("not a mesh error");
+        assert_eq!(back.kind(), io::ErrorKind::BrokenPipe);
+    }
+}
