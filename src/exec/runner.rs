@@ -279,10 +279,22 @@ pub fn processes_mentioning(dir: &Path) -> Vec<u32> {
 mod leftovers {
     #[test]
     fn a_run_dir_names_only_its_own_processes() {
+        // A compound command keeps the shell (and its $0, the path) alive
+        // instead of exec'ing the sleep.
         let mut child = std::process::Command::new("sh")
-            .args(["-c", "sleep 30", "/tmp/rawx-leftover-test/jobs/10/cp"])
+            .args(["-c", "sleep 30; :", "/tmp/rawx-leftover-test/jobs/10/cp"])
             .spawn()
             .expect("sleep");
+        // Until the child has exec'd, /proc shows this test's command line.
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        for _ in 0..200 {
+            if std::fs::read(&cmdline)
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("rawx-leftover-test"))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let found =
             super::processes_mentioning(std::path::Path::new("/tmp/rawx-leftover-test/jobs/1"));
         let own =
