@@ -41,7 +41,7 @@ struct Pending {
     template: Option<i64>,
     allow_simultaneous: bool,
     project: Option<i64>,
-    /// The job's or ad hoc command's inventory.
+    /// The inventory a job, ad hoc command or inventory update works on.
     inventory: Option<i64>,
     /// An inventory update's source.
     source: Option<i64>,
@@ -176,7 +176,7 @@ async fn pending(tx: &Transaction<'_>, only_new: bool) -> Result<Vec<Pending>, S
             "SELECT u.id, u.kind, u.task_impact, u.dependencies_processed, j.job_template_id,
                     coalesce(j.allow_simultaneous, false), coalesce(j.project_id, pu.project_id),
                     coalesce(p.scm_type, ''), coalesce(p.scm_update_on_launch, false),
-                    coalesce(p.scm_update_cache_timeout, 0), coalesce(j.inventory_id, a.inventory_id),
+                    coalesce(p.scm_update_cache_timeout, 0), coalesce(j.inventory_id, a.inventory_id, iu.inventory_id),
                     iu.inventory_source_id
                FROM unified_jobs u
                LEFT JOIN jobs j ON j.id = u.id
