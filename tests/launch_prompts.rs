@@ -161,6 +161,10 @@ async fn prompts_and_survey_answers_reach_the_run() {
     let shown: Value =
         serde_json::from_str(launched["extra_vars"].as_str().expect("vars")).expect("json");
     assert_eq!(shown["secret"], "$encrypted$");
+    assert_eq!(
+        launched["survey_passwords"],
+        json!({"secret": "$encrypted$"})
+    );
     assert_eq!(shown["size"], "s");
     let job_url = launched["url"].as_str().expect("url").to_string();
     let job = admin.finished(&job_url).await;

@@ -108,6 +108,14 @@ const FIELDS: &[Field] = unified_job_fields!["job_template";
         .column(Column::Computed("'[]'::jsonb")),
     Field::boolean("allow_simultaneous", "Allow simultaneous").read_only(),
     Field::json("artifacts", "Artifacts").read_only().unfilterable(),
+    // The survey's password answers are kept encrypted; AWX shows which
+    // variables they are, each as `$encrypted$`.
+    Field::json("survey_passwords", "Survey passwords")
+        .read_only()
+        .unfilterable()
+        .column(Column::Computed(
+            "(SELECT coalesce(jsonb_object_agg(k, '$encrypted$'), '{}'::jsonb) FROM jsonb_object_keys({o}.survey_passwords) k)",
+        )),
     Field::text("scm_revision", "SCM Revision").read_only(),
     Field::boolean("diff_mode", "Diff mode").read_only(),
     Field::int("job_slice_number", "Job slice number").read_only(),
