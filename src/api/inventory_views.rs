@@ -1,6 +1,7 @@
 //! Inventory endpoints beyond the declarations: a smart inventory's
-//! `hosts/`, `script/`, `tree/`, a host's `all_groups/`, a group's
-//! `all_hosts/`, and AWX's `/dashboard/` with its jobs graph.
+//! `hosts/`, `script/`, `tree/`, and AWX's `/dashboard/` with its jobs
+//! graph (a host's `all_groups/` and a group's `all_hosts/` are sub-lists in
+//! `relations.rs`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -47,8 +48,6 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [
         ("/api/v2/inventories/{id}/script/", Handler::Script),
         ("/api/v2/inventories/{id}/tree/", Handler::Tree),
-        ("/api/v2/hosts/{id}/all_groups/", Handler::AllGroups),
-        ("/api/v2/groups/{id}/all_hosts/", Handler::AllHosts),
     ] {
         cfg.service(
             web::resource(path)
@@ -72,8 +71,6 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
 enum Handler {
     Script,
     Tree,
-    AllGroups,
-    AllHosts,
 }
 
 impl Handler {
@@ -87,8 +84,6 @@ impl Handler {
         match self {
             Handler::Script => inventory_script(state, path, req, caller).await,
             Handler::Tree => tree(state, path, caller).await,
-            Handler::AllGroups => all_groups(state, path, req, caller).await,
-            Handler::AllHosts => all_hosts(state, path, req, caller).await,
         }
     }
 }
@@ -281,46 +276,6 @@ fn nest(
         object.insert("children".into(), Value::Array(kids));
     }
     Some(group)
-}
-
-/// `GET /api/v2/hosts/N/all_groups/`: every group the host is in, directly
-/// or through a child group.
-async fn all_groups(
-    state: State,
-    path: Path<String>,
-    req: HttpRequest,
-    Authenticated(caller): Authenticated,
-) -> Result<HttpResponse, ApiError> {
-    let id = lookup::resolve(&state, &HOST, &path).await?;
-    readable(&state, &caller, &HOST, id).await?;
-    list_page(
-        &GROUP,
-        &state,
-        &req,
-        &caller,
-        vec![inventory::all_groups_of(id)],
-    )
-    .await
-}
-
-/// `GET /api/v2/groups/N/all_hosts/`: the hosts of the group and of every
-/// group below it.
-async fn all_hosts(
-    state: State,
-    path: Path<String>,
-    req: HttpRequest,
-    Authenticated(caller): Authenticated,
-) -> Result<HttpResponse, ApiError> {
-    let id = lookup::resolve(&state, &GROUP, &path).await?;
-    readable(&state, &caller, &GROUP, id).await?;
-    list_page(
-        &HOST,
-        &state,
-        &req,
-        &caller,
-        vec![inventory::all_hosts_of(id)],
-    )
-    .await
 }
 
 /// `select` over the rows of `resource` the caller may read that also meet

@@ -338,6 +338,22 @@ pub const SUBLISTS: &[SubList] = &[
         },
     ),
     sub(
+        "host",
+        "all_groups",
+        "group",
+        Relation::Matching {
+            condition: crate::inventory::ALL_GROUPS_OF_HOST,
+        },
+    ),
+    sub(
+        "group",
+        "all_hosts",
+        "host",
+        Relation::Matching {
+            condition: crate::inventory::ALL_HOSTS_OF_GROUP,
+        },
+    ),
+    sub(
         "group",
         "ad_hoc_commands",
         "ad_hoc_command",

@@ -189,27 +189,19 @@ pub async fn inventory_hosts(db: &Db, inventory: i64) -> Result<Vec<Host>, Inven
     Ok(hosts_of(db, inventory, false).await?.1)
 }
 
-/// The groups (`{o}`) host `host` is in, directly or through children.
-pub fn all_groups_of(host: i64) -> Condition {
-    Condition::new(
-        "{o}.id IN (WITH RECURSIVE up(id) AS (
-             SELECT group_id FROM group_hosts WHERE host_id = ?
-             UNION SELECT gc.parent_id FROM group_children gc JOIN up ON gc.child_id = up.id)
-           SELECT id FROM up)",
-        vec![Box::new(host)],
-    )
-}
+/// The groups (`{o}`) host `?` is in, directly or through a child group
+/// (a host's `all_groups/`).
+pub const ALL_GROUPS_OF_HOST: &str = "{o}.id IN (WITH RECURSIVE up(id) AS (
+         SELECT group_id FROM group_hosts WHERE host_id = ?
+         UNION SELECT gc.parent_id FROM group_children gc JOIN up ON gc.child_id = up.id)
+       SELECT id FROM up)";
 
-/// The hosts (`{o}`) of group `group` and of every group below it.
-pub fn all_hosts_of(group: i64) -> Condition {
-    Condition::new(
-        "{o}.id IN (WITH RECURSIVE down(id) AS (
-             SELECT ?::int8
-             UNION SELECT gc.child_id FROM group_children gc JOIN down ON gc.parent_id = down.id)
-           SELECT gh.host_id FROM group_hosts gh JOIN down ON gh.group_id = down.id)",
-        vec![Box::new(group)],
-    )
-}
+/// The hosts (`{o}`) of group `?` and of every group below it (a group's
+/// `all_hosts/`).
+pub const ALL_HOSTS_OF_GROUP: &str = "{o}.id IN (WITH RECURSIVE down(id) AS (
+         SELECT ?::int8
+         UNION SELECT gc.child_id FROM group_children gc JOIN down ON gc.parent_id = down.id)
+       SELECT gh.host_id FROM group_hosts gh JOIN down ON gh.group_id = down.id)";
 
 /// Each group's children within inventory `inventory`: (parent, child).
 pub async fn group_edges(
