@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::resource::handlers::{created, readable};
 use super::resource::{body, lookup};
 use crate::rbac::{self, Caller};
-use crate::resource::validate::{FieldErrors, parse_vars};
+use crate::resource::validate::{FieldErrors, parse_vars, push};
 use crate::resources::ad_hoc_commands::AD_HOC_COMMAND;
 use crate::resources::groups::GROUP;
 use crate::resources::hosts::HOST;
@@ -42,13 +42,6 @@ pub const ALLOWED_MODULES: &[&str] = &[
     "win_group",
     "win_user",
 ];
-
-fn invalid(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
-    errors
-        .entry(field.to_string())
-        .or_default()
-        .push(message.into());
-}
 
 /// Creates an ad hoc command from a request body (the generic create and
 /// the inventory's sub-list land here); returns its id.
@@ -92,7 +85,7 @@ async fn checked(
         match value {
             Some(n) if n >= 0 => n,
             _ => {
-                invalid(errors, key, "A valid non-negative integer is required.");
+                push(errors, key, "A valid non-negative integer is required.");
                 0
             }
         }
@@ -106,12 +99,12 @@ async fn checked(
                 "true" | "1" => true,
                 "false" | "0" | "" => false,
                 _ => {
-                    invalid(errors, key, "Must be a valid boolean.");
+                    push(errors, key, "Must be a valid boolean.");
                     false
                 }
             },
             Some(_) => {
-                invalid(errors, key, "Must be a valid boolean.");
+                push(errors, key, "Must be a valid boolean.");
                 false
             }
         }
@@ -129,14 +122,14 @@ async fn checked(
     };
     for key in ["job_type", "module_name", "module_args", "limit"] {
         if text(key).is_none() {
-            invalid(&mut errors, key, "Not a valid string.");
+            push(&mut errors, key, "Not a valid string.");
         }
     }
     if command.job_type.is_empty() {
         command.job_type = "run".into();
     }
     if !matches!(command.job_type.as_str(), "run" | "check") {
-        invalid(
+        push(
             &mut errors,
             "job_type",
             format!("\"{}\" is not a valid choice.", command.job_type),
@@ -155,7 +148,7 @@ async fn checked(
             _ => ALLOWED_MODULES.iter().map(|m| m.to_string()).collect(),
         };
     if !allowed.contains(&command.module_name) {
-        invalid(
+        push(
             &mut errors,
             "module_name",
             format!("\"{}\" is not a valid choice.", command.module_name),
@@ -163,14 +156,14 @@ async fn checked(
     } else if matches!(command.module_name.as_str(), "command" | "shell")
         && command.module_args.trim().is_empty()
     {
-        invalid(
+        push(
             &mut errors,
             "module_args",
             format!("No argument passed to {} module.", command.module_name),
         );
     }
     if !(0..=5).contains(&command.verbosity) {
-        invalid(
+        push(
             &mut errors,
             "verbosity",
             format!("\"{}\" is not a valid choice.", command.verbosity),
@@ -182,20 +175,20 @@ async fn checked(
         Some(Value::String(text)) => match parse_vars(text) {
             Ok(_) => text.clone(),
             Err(message) => {
-                invalid(&mut errors, "extra_vars", message);
+                push(&mut errors, "extra_vars", message);
                 String::new()
             }
         },
         Some(_) => {
-            invalid(&mut errors, "extra_vars", "Must be a mapping.");
+            push(&mut errors, "extra_vars", "Must be a mapping.");
             String::new()
         }
     };
 
     let conn = state.db.get().await.map_err(StoreError::from)?;
     match body.get("inventory").and_then(Value::as_i64) {
-        None => invalid(&mut errors, "inventory", "This field is required."),
-        Some(id) if !exists(&*conn, "inventories", id).await? => invalid(
+        None => push(&mut errors, "inventory", "This field is required."),
+        Some(id) if !exists(&*conn, "inventories", id).await? => push(
             &mut errors,
             "inventory",
             format!("Invalid pk \"{id}\" - object does not exist."),
@@ -216,20 +209,20 @@ async fn checked(
                     .map_err(StoreError::from)?
                     .map(|r| r.get(0));
                 match kind.as_deref() {
-                    None => invalid(
+                    None => push(
                         &mut errors,
                         "credential",
                         format!("Invalid pk \"{id}\" - object does not exist."),
                     ),
                     Some("ssh") => command.credential = Some(id),
-                    Some(_) => invalid(
+                    Some(_) => push(
                         &mut errors,
                         "credential",
                         "You must provide a machine / SSH credential.",
                     ),
                 }
             }
-            None => invalid(
+            None => push(
                 &mut errors,
                 "credential",
                 "Incorrect type. Expected pk value.",

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::State;
 use super::error::ApiError;
 use crate::rbac::{self, Caller};
-use crate::resource::validate::FieldErrors;
+use crate::resource::validate::{FieldErrors, push};
 use crate::store::StoreError;
 use crate::store::jobs::Overrides;
 use crate::store::pool::Queryable;
@@ -50,13 +50,6 @@ pub const PROMPTS: &[(&str, &str)] = &[
 
 fn flag(template: &Map<String, Value>, key: &str) -> bool {
     template.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-fn invalid(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
-    errors
-        .entry(field.to_string())
-        .or_default()
-        .push(message.into());
 }
 
 /// Reads every prompt of `body` into `overrides`, or into `ignored` when
@@ -176,7 +169,7 @@ pub async fn read(
         overrides.instance_groups = Some(found);
     }
     if overrides.scm_branch.is_some() && !project_allows_override(&*conn, template).await? {
-        invalid(
+        push(
             &mut errors,
             "scm_branch",
             "Project does not allow overriding branch.",
@@ -215,11 +208,11 @@ fn scalar(key: &str, value: &Value, overrides: &mut Overrides, errors: &mut Fiel
                 "skip_tags" => overrides.skip_tags = Some(text),
                 _ => overrides.scm_branch = Some(text),
             },
-            None => invalid(errors, key, "Not a valid string."),
+            None => push(errors, key, "Not a valid string."),
         },
         "job_type" => match text().filter(|t| t == "run" || t == "check") {
             Some(t) => overrides.job_type = Some(t),
-            None => invalid(
+            None => push(
                 errors,
                 key,
                 format!(
@@ -230,11 +223,11 @@ fn scalar(key: &str, value: &Value, overrides: &mut Overrides, errors: &mut Fiel
         },
         "diff_mode" => match boolean() {
             Some(b) => overrides.diff_mode = Some(b),
-            None => invalid(errors, key, "Must be a valid boolean."),
+            None => push(errors, key, "Must be a valid boolean."),
         },
         "verbosity" => match int().filter(|v| (0..=5).contains(v)) {
             Some(v) => overrides.verbosity = Some(v),
-            None => invalid(errors, key, format!("\"{value}\" is not a valid choice.")),
+            None => push(errors, key, format!("\"{value}\" is not a valid choice.")),
         },
         _ => match int() {
             Some(n) if n >= 0 && (key != "job_slice_count" || n >= 1) => match key {
@@ -242,12 +235,12 @@ fn scalar(key: &str, value: &Value, overrides: &mut Overrides, errors: &mut Fiel
                 "timeout" => overrides.timeout = Some(n),
                 _ => overrides.job_slice_count = Some(n),
             },
-            Some(_) => invalid(
+            Some(_) => push(
                 errors,
                 key,
                 "Ensure this value is greater than or equal to 0.",
             ),
-            None => invalid(errors, key, "A valid integer is required."),
+            None => push(errors, key, "A valid integer is required."),
         },
     }
 }
@@ -257,12 +250,12 @@ fn id_list(value: &Value, field: &str, errors: &mut FieldErrors) -> Vec<i64> {
         Value::Array(items) => {
             let ids: Vec<i64> = items.iter().filter_map(Value::as_i64).collect();
             if ids.len() != items.len() {
-                invalid(errors, field, "Expected a list of ids.");
+                push(errors, field, "Expected a list of ids.");
             }
             ids
         }
         _ => {
-            invalid(
+            push(
                 errors,
                 field,
                 format!(
@@ -302,7 +295,7 @@ async fn reference(
         other => other,
     };
     let Some(id) = value.as_i64() else {
-        invalid(
+        push(
             errors,
             field,
             format!(
@@ -325,7 +318,7 @@ async fn reference(
         .map_err(StoreError::from)?
         .is_some();
     if !exists {
-        invalid(
+        push(
             errors,
             field,
             format!("Invalid pk \"{id}\" - object does not exist."),
@@ -363,7 +356,7 @@ async fn check_credential_types(
     let mut seen = std::collections::HashSet::new();
     for kind in &given_types {
         if !seen.insert(kind) {
-            invalid(
+            push(
                 errors,
                 "credentials",
                 "Cannot assign multiple credentials of the same type.",
@@ -385,7 +378,7 @@ async fn check_credential_types(
         .map(|r| r.get(0))
         .collect();
     if !missing.is_empty() {
-        invalid(
+        push(
             errors,
             "credentials",
             format!(
