@@ -51,13 +51,7 @@ pub async fn create(
         &[&id, &source],
     )
     .await?;
-    tx.run(
-        "UPDATE unified_job_templates SET current_job_id = $1, last_job_id = $1, status = 'pending' WHERE id = $2",
-        &[&id, &source],
-    )
-    .await?;
-    tx.run("SELECT pg_notify($1, '')", &[&super::schedule::CHANNEL])
-        .await?;
+    super::schedule::announce(tx, id, source).await?;
     Ok(id)
 }
 

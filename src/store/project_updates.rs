@@ -42,14 +42,7 @@ pub async fn create(
         &[&id, &project],
     )
     .await?;
-    tx.run(
-        "UPDATE unified_job_templates SET current_job_id = $1, last_job_id = $1, status = 'pending' WHERE id = $2",
-        &[&id, &project],
-    )
-    .await?;
-    // The TaskManager listens: it takes the update on once this commits.
-    tx.run("SELECT pg_notify($1, '')", &[&super::schedule::CHANNEL])
-        .await?;
+    super::schedule::announce(tx, id, project).await?;
     Ok(id)
 }
 

@@ -15,6 +15,23 @@ use super::{Db, StoreError};
 /// notifies it, in the same transaction.
 pub const CHANNEL: &str = "rawx_task_manager";
 
+/// Records a new pending update as its template's current and last job,
+/// and tells every TaskManager of the cluster (they hear it once the
+/// caller's transaction commits).
+pub async fn announce(
+    tx: &impl super::pool::Queryable,
+    job: i64,
+    template: i64,
+) -> Result<(), StoreError> {
+    tx.run(
+        "UPDATE unified_job_templates SET current_job_id = $1, last_job_id = $1, status = 'pending' WHERE id = $2",
+        &[&job, &template],
+    )
+    .await?;
+    tx.run("SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
+    Ok(())
+}
+
 /// The lock that makes one TaskManager the leader of a pass.
 const LEADER_LOCK: i64 = 7268647801;
 
