@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::api::{Api, Node};
 use serde_json::{Value, json};
@@ -43,19 +43,6 @@ fn write_repo(repo: &Path, ini: &str) {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "-m", "inventory"]);
-}
-
-async fn until(admin: &Api, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let (status, object) = admin.get(url).await;
-        assert_eq!(status, 200, "{object}");
-        if done(&object) {
-            return object;
-        }
-        assert!(Instant::now() < deadline, "{what}: {object}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn url(object: &Value) -> String {
@@ -96,10 +83,11 @@ async fn sources_from_a_git_project_import_with_awx_semantics() {
                    "scm_url": format!("file://{}", repo.display())}),
         )
         .await;
-    until(&admin, &url(&project), "project update", |p| {
-        p["status"] == "successful"
-    })
-    .await;
+    admin
+        .until(&url(&project), "project update", |p| {
+            p["status"] == "successful"
+        })
+        .await;
     let (_, files) = admin.get(&format!("{}inventories/", url(&project))).await;
     for file in ["hosts.ini", "cache.yml", "broken.sh"] {
         assert!(
@@ -170,15 +158,17 @@ async fn sources_from_a_git_project_import_with_awx_semantics() {
         .post(&format!("{}update/", url(&project)), json!({}))
         .await;
     assert_eq!(status, 202);
-    until(&admin, &url(&project), "second project update", |p| {
-        p["status"] == "successful" && p["last_job_run"].is_string()
-    })
-    .await;
+    admin
+        .until(&url(&project), "second project update", |p| {
+            p["status"] == "successful" && p["last_job_run"].is_string()
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    until(&admin, &url(&project), "second project update done", |p| {
-        p["status"] == "successful"
-    })
-    .await;
+    admin
+        .until(&url(&project), "second project update done", |p| {
+            p["status"] == "successful"
+        })
+        .await;
     let update = sync(&admin, &ini).await;
     assert_eq!(update["status"], "successful", "{update}");
     let mut hosts = admin.names(&format!("{inv_url}hosts/")).await;

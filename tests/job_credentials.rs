@@ -666,20 +666,6 @@ fn key_pair(dir: &Path, name: &str, passphrase: &str) -> (String, String) {
     )
 }
 
-/// Waits (bounded) until the object at `url` satisfies `done`.
-async fn until(admin: &Api, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        let (status, object) = admin.get(url).await;
-        assert_eq!(status, 200, "{object}");
-        if done(&object) {
-            return object;
-        }
-        assert!(Instant::now() < deadline, "{what}: {object}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 /// Creates a git project on `url` with `credential`, waits for its
 /// automatic first update to end; returns (project, update).
 async fn ssh_project(admin: &Api, name: &str, url: &str, credential: i64) -> (Value, Value) {
@@ -692,13 +678,14 @@ async fn ssh_project(admin: &Api, name: &str, url: &str, credential: i64) -> (Va
         )
         .await;
     let project_url = project["url"].as_str().expect("url").to_string();
-    let project = until(admin, &project_url, "the first update ends", |p| {
-        matches!(
-            p["status"].as_str(),
-            Some("successful" | "failed" | "error")
-        )
-    })
-    .await;
+    let project = admin
+        .until(&project_url, "the first update ends", |p| {
+            matches!(
+                p["status"].as_str(),
+                Some("successful" | "failed" | "error")
+            )
+        })
+        .await;
     let (status, updates) = admin.get(&format!("{project_url}project_updates/")).await;
     assert_eq!(status, 200, "{updates}");
     assert_eq!(updates["count"], 1, "{updates}");

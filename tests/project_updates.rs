@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::api::{Api, Node};
 use serde_json::{Value, json};
@@ -45,20 +45,6 @@ fn new_repo(dir: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(&repo).expect("repo dir");
     git(&repo, &["init", "-q", "-b", "main"]);
     repo
-}
-
-/// Waits (bounded) until the object at `url` satisfies `done`.
-async fn until(admin: &Api, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let (status, object) = admin.get(url).await;
-        assert_eq!(status, 200, "{object}");
-        if done(&object) {
-            return object;
-        }
-        assert!(Instant::now() < deadline, "{what}: {object}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 async fn localhost_inventory(admin: &Api, org: &Value) -> Value {
@@ -109,10 +95,11 @@ async fn a_git_project_updates_and_its_jobs_run_the_revision() {
         )
         .await;
     let project_url = project["url"].as_str().expect("url").to_string();
-    let project = until(&admin, &project_url, "first update", |p| {
-        p["status"] == "successful"
-    })
-    .await;
+    let project = admin
+        .until(&project_url, "first update", |p| {
+            p["status"] == "successful"
+        })
+        .await;
     assert_eq!(project["scm_revision"], first);
     let (_, updates) = admin.get(&format!("{project_url}project_updates/")).await;
     assert_eq!(updates["count"], 1, "{updates}");
@@ -222,10 +209,11 @@ async fn update_on_launch_honours_the_cache_timeout_and_a_failed_update_fails_th
         )
         .await;
     let project_url = project["url"].as_str().expect("url").to_string();
-    until(&admin, &project_url, "first update", |p| {
-        p["status"] == "successful"
-    })
-    .await;
+    admin
+        .until(&project_url, "first update", |p| {
+            p["status"] == "successful"
+        })
+        .await;
     let inventory = localhost_inventory(&admin, &org).await;
     let template = admin
         .create(
@@ -370,10 +358,11 @@ async fn blocking_and_capacity_hold_jobs_back_until_they_can_run() {
         .await;
     let first = launch(&admin, &parallel).await;
     let first_url = first["url"].as_str().expect("url").to_string();
-    until(&admin, &first_url, "first job running", |j| {
-        j["status"] == "running"
-    })
-    .await;
+    admin
+        .until(&first_url, "first job running", |j| {
+            j["status"] == "running"
+        })
+        .await;
     let second = launch(&admin, &parallel).await;
     let second_url = second["url"].as_str().expect("url").to_string();
     // Passes run on every launch: the second job is decided by now, and

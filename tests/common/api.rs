@@ -215,4 +215,19 @@ impl Api {
         assert_eq!(response.status(), 200, "GET {url}");
         response.text().await.expect("text")
     }
+
+    /// Polls the object at `url` until `done` holds (bounded: `what` names
+    /// what did not happen) and returns it.
+    pub async fn until(&self, url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            let (status, object) = self.get(url).await;
+            assert_eq!(status, 200, "{object}");
+            if done(&object) {
+                return object;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: {object}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
