@@ -55,4 +55,5 @@ pub const ROLE: Resource = Resource {
     named_url: None,
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

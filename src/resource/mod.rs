@@ -123,6 +123,50 @@ pub enum Deletion {
     Forbidden,
 }
 
+/// What `/copy/` carries over besides the declared fields (AWX's
+/// `FIELDS_TO_PRESERVE_AT_COPY` that are not plain fields).
+#[derive(Debug, Clone, Copy)]
+pub enum CopyPart {
+    /// Columns no field declares, copied as stored (a survey spec).
+    Columns {
+        table: &'static str,
+        columns: &'static [&'static str],
+    },
+    /// Rows of a join table, pointed at the copy. With `needs`, the caller
+    /// must hold that `(content type, role)` of every linked object, as AWX
+    /// asks of a job template's credentials.
+    Links {
+        table: &'static str,
+        owner: &'static str,
+        columns: &'static [&'static str],
+        needs: Option<(&'static str, &'static str)>,
+    },
+    /// An inventory's groups and hosts with their variables, and which
+    /// hosts and groups each group holds.
+    InventoryContents,
+    /// A credential's input sources.
+    InputSources,
+}
+
+/// How objects are copied through `/api/v2/<path>/N/copy/` (AWX's
+/// `CopyAPIView`): every writable field of the original except its name,
+/// plus what is declared here.
+#[derive(Debug, Clone, Copy)]
+pub struct Copying {
+    /// Read-only fields the copy still takes from the original.
+    pub keep: &'static [&'static str],
+    /// Writable fields the copy leaves at their defaults (AWX's
+    /// `FIELDS_TO_DISCARD_AT_COPY`).
+    pub discard: &'static [&'static str],
+    /// `(field, role)`: what the copy points to that the caller must hold a
+    /// role of, beyond the resource's create rule.
+    pub uses: &'static [(&'static str, &'static str)],
+    pub parts: &'static [CopyPart],
+    /// `GET` answers in the workflow form, with the lists of what the caller
+    /// cannot use; otherwise only `can_copy`.
+    pub workflow_form: bool,
+}
+
 /// One API resource.
 #[derive(Debug)]
 pub struct Resource {
@@ -147,6 +191,8 @@ pub struct Resource {
     pub deletion: Deletion,
     /// Whether rows carry `created_by`/`modified_by`.
     pub tracks_users: bool,
+    /// Whether and how objects are copied (`related.copy`).
+    pub copy: Option<Copying>,
 }
 
 impl Resource {

@@ -49,4 +49,5 @@ pub const ACTIVITY_STREAM: Resource = Resource {
     named_url: None,
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

@@ -53,4 +53,5 @@ pub const AD_HOC_COMMAND_EVENT: Resource = Resource {
     named_url: None,
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

@@ -58,4 +58,5 @@ pub const AD_HOC_COMMAND: Resource = Resource {
     named_url: None,
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

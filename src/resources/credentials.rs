@@ -2,8 +2,8 @@
 //! environments authenticate with.
 
 use crate::resource::{
-    Access, Change, Column, Create, Default, Deletion, Field, Link, Read, Resource, RoleDecl,
-    RoleRef, Storage,
+    Access, Change, Column, CopyPart, Copying, Create, Default, Deletion, Field, Link, Read,
+    Resource, RoleDecl, RoleRef, Storage,
 };
 
 const FIELDS: &[Field] = &[
@@ -108,7 +108,6 @@ pub const CREDENTIAL: Resource = Resource {
         Link::Sub("object_roles"),
         Link::Sub("owner_users"),
         Link::Sub("owner_teams"),
-        Link::Sub("copy"),
         Link::Sub("input_sources"),
     ],
     summary: &[
@@ -132,4 +131,13 @@ pub const CREDENTIAL: Resource = Resource {
     named_url: None,
     deletion: Deletion::Immediate,
     tracks_users: true,
+    // Inputs are copied as stored: a secret's ciphertext is bound to its
+    // input's name, not to the credential, so it decrypts under the copy.
+    copy: Some(Copying {
+        keep: &[],
+        discard: &[],
+        uses: &[],
+        parts: &[CopyPart::InputSources],
+        workflow_form: false,
+    }),
 };

@@ -1,7 +1,8 @@
 //! Execution environments: the container images jobs run in.
 
 use crate::resource::{
-    Access, Change, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource, Storage,
+    Access, Change, Copying, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource,
+    Storage,
 };
 
 /// AWX's `ExecutionEnvironment.PULL_CHOICES`, with the blank choice its
@@ -54,7 +55,6 @@ pub const EXECUTION_ENVIRONMENT: Resource = Resource {
         Link::Fk("credential"),
         Link::Sub("activity_stream"),
         Link::Sub("unified_job_templates"),
-        Link::Sub("copy"),
     ],
     summary: &["id", "name", "description", "image"],
     roles: &[],
@@ -72,4 +72,11 @@ pub const EXECUTION_ENVIRONMENT: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: Some(Copying {
+        keep: &[],
+        discard: &[],
+        uses: &[],
+        parts: &[],
+        workflow_form: false,
+    }),
 };

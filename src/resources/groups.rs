@@ -49,4 +49,5 @@ pub const GROUP: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

@@ -84,4 +84,5 @@ pub const HOST: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

@@ -149,4 +149,5 @@ pub const INSTANCE_GROUP: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: false,
+    copy: None,
 };

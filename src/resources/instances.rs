@@ -102,4 +102,5 @@ pub const INSTANCE: Resource = Resource {
     }),
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

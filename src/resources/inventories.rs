@@ -2,8 +2,8 @@
 //! constructed).
 
 use crate::resource::{
-    Access, Change, Column, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource,
-    RoleDecl, RoleRef, Storage,
+    Access, Change, Column, CopyPart, Copying, Create, Default, Deletion, Field, Link, NamedUrl,
+    Read, Resource, RoleDecl, RoleRef, Storage,
 };
 
 /// AWX's `Inventory.KIND_CHOICES`.
@@ -143,7 +143,6 @@ pub const INVENTORY: Resource = Resource {
         Link::Sub("access_list"),
         Link::Sub("object_roles"),
         Link::Sub("instance_groups"),
-        Link::Sub("copy"),
         Link::Sub("labels"),
         // AWX shows these for plain and constructed inventories only.
         Link::Sub("groups"),
@@ -178,4 +177,19 @@ pub const INVENTORY: Resource = Resource {
     }),
     deletion: Deletion::Accepted,
     tracks_users: true,
+    copy: Some(Copying {
+        keep: &[],
+        discard: &[],
+        uses: &[],
+        parts: &[
+            CopyPart::Links {
+                table: "inventory_instance_groups",
+                owner: "inventory_id",
+                columns: &["instance_group_id", "position"],
+                needs: None,
+            },
+            CopyPart::InventoryContents,
+        ],
+        workflow_form: false,
+    }),
 };

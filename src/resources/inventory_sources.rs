@@ -162,4 +162,5 @@ pub const INVENTORY_SOURCE: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

@@ -42,4 +42,5 @@ pub const INVENTORY_UPDATE_EVENT: Resource = Resource {
     named_url: None,
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

@@ -64,4 +64,5 @@ pub const INVENTORY_UPDATE: Resource = Resource {
     named_url: None,
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

@@ -52,4 +52,5 @@ pub const JOB_EVENT: Resource = Resource {
     named_url: None,
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

@@ -39,4 +39,5 @@ pub const JOB_HOST_SUMMARY: Resource = Resource {
     named_url: None,
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

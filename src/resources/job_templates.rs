@@ -2,8 +2,8 @@
 //! of unified job template.
 
 use crate::resource::{
-    Access, Change, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource, RoleDecl,
-    RoleRef, Storage,
+    Access, Change, CopyPart, Copying, Create, Default, Deletion, Field, Link, NamedUrl, Read,
+    Resource, RoleDecl, RoleRef, Storage,
 };
 
 /// AWX's `NEW_JOB_TYPE_CHOICES`.
@@ -209,7 +209,6 @@ pub const JOB_TEMPLATE: Resource = Resource {
         Link::Sub("object_roles"),
         Link::Sub("instance_groups"),
         Link::Sub("slice_workflow_jobs"),
-        Link::Sub("copy"),
     ],
     summary: &["id", "name", "description"],
     roles: ROLES,
@@ -224,4 +223,35 @@ pub const JOB_TEMPLATE: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: Some(Copying {
+        // Follows the project; the copy hook derives it again.
+        keep: &["organization"],
+        discard: &[],
+        uses: &[("inventory", "use_role")],
+        parts: &[
+            CopyPart::Columns {
+                table: "job_templates",
+                columns: &["survey_spec"],
+            },
+            CopyPart::Links {
+                table: "job_template_credentials",
+                owner: "job_template_id",
+                columns: &["credential_id"],
+                needs: Some(("credential", "use_role")),
+            },
+            CopyPart::Links {
+                table: "job_template_labels",
+                owner: "job_template_id",
+                columns: &["label_id"],
+                needs: None,
+            },
+            CopyPart::Links {
+                table: "job_template_instance_groups",
+                owner: "job_template_id",
+                columns: &["instance_group_id", "position"],
+                needs: None,
+            },
+        ],
+        workflow_form: false,
+    }),
 };

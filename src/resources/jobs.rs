@@ -163,4 +163,5 @@ pub const JOB: Resource = Resource {
     named_url: None,
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

@@ -41,4 +41,5 @@ pub const LABEL: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

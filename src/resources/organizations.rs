@@ -163,4 +163,5 @@ pub const ORGANIZATION: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

@@ -54,4 +54,5 @@ pub const PROJECT_UPDATE_EVENT: Resource = Resource {
     named_url: None,
     deletion: Deletion::Forbidden,
     tracks_users: false,
+    copy: None,
 };

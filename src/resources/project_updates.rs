@@ -63,4 +63,5 @@ pub const PROJECT_UPDATE: Resource = Resource {
     named_url: None,
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

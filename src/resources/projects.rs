@@ -2,8 +2,8 @@
 //! of unified job template.
 
 use crate::resource::{
-    Access, Change, Column, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource,
-    RoleDecl, RoleRef, Storage,
+    Access, Change, Column, Copying, Create, Default, Deletion, Field, Link, NamedUrl, Read,
+    Resource, RoleDecl, RoleRef, Storage,
 };
 
 /// AWX's `Project.SCM_TYPE_CHOICES`.
@@ -190,7 +190,6 @@ pub const PROJECT: Resource = Resource {
         Link::Sub("notification_templates_error"),
         Link::Sub("access_list"),
         Link::Sub("object_roles"),
-        Link::Sub("copy"),
     ],
     summary: &[
         "id",
@@ -212,4 +211,12 @@ pub const PROJECT: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: Some(Copying {
+        keep: &[],
+        // A copy of a manual project does not take over its directory.
+        discard: &["local_path"],
+        uses: &[("credential", "use_role")],
+        parts: &[],
+        workflow_form: false,
+    }),
 };

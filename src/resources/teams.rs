@@ -73,4 +73,5 @@ pub const TEAM: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: None,
 };

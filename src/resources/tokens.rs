@@ -50,4 +50,5 @@ pub const TOKEN: Resource = Resource {
     named_url: None,
     deletion: Deletion::Immediate,
     tracks_users: false,
+    copy: None,
 };

@@ -57,4 +57,5 @@ pub const USER: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: false,
+    copy: None,
 };

@@ -2,8 +2,8 @@
 //! unified job template.
 
 use crate::resource::{
-    Access, Change, Create, Default, Deletion, Field, Link, NamedUrl, Read, Resource, RoleDecl,
-    RoleRef, Storage,
+    Access, Change, CopyPart, Copying, Create, Default, Deletion, Field, Link, NamedUrl, Read,
+    Resource, RoleDecl, RoleRef, Storage,
 };
 use crate::resources::job_templates::WEBHOOK_SERVICES;
 
@@ -150,7 +150,6 @@ pub const WORKFLOW_JOB_TEMPLATE: Resource = Resource {
         Link::Sub("access_list"),
         Link::Sub("object_roles"),
         Link::Sub("survey_spec"),
-        Link::Sub("copy"),
     ],
     summary: &["id", "name", "description"],
     roles: ROLES,
@@ -165,4 +164,22 @@ pub const WORKFLOW_JOB_TEMPLATE: Resource = Resource {
     }),
     deletion: Deletion::Immediate,
     tracks_users: true,
+    copy: Some(Copying {
+        keep: &[],
+        discard: &[],
+        uses: &[("inventory", "use_role")],
+        parts: &[
+            CopyPart::Columns {
+                table: "workflow_job_templates",
+                columns: &["survey_spec"],
+            },
+            CopyPart::Links {
+                table: "workflow_job_template_labels",
+                owner: "workflow_job_template_id",
+                columns: &["label_id"],
+                needs: None,
+            },
+        ],
+        workflow_form: true,
+    }),
 };

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod ad_hoc_commands;
 pub mod auth;
+pub mod copy;
 pub mod credential_types;
 pub mod events;
 pub mod facts;

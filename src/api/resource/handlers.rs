@@ -145,7 +145,7 @@ async fn check_references(
     }
 }
 
-fn as_map(values: &[(&'static Field, Value)]) -> Map<String, Value> {
+pub(super) fn as_map(values: &[(&'static Field, Value)]) -> Map<String, Value> {
     values
         .iter()
         .map(|(f, v)| (f.name.to_string(), v.clone()))
@@ -153,7 +153,7 @@ fn as_map(values: &[(&'static Field, Value)]) -> Map<String, Value> {
 }
 
 /// The values to log for an object: secrets masked.
-fn masked(resource: &Resource, values: &Map<String, Value>) -> Map<String, Value> {
+pub(super) fn masked(resource: &Resource, values: &Map<String, Value>) -> Map<String, Value> {
     values
         .iter()
         .filter_map(|(key, value)| {

@@ -59,6 +59,19 @@ pub async fn prepare(
     }
 }
 
+/// Adjusts a copy's values as saving the model does in AWX: a job
+/// template's organization follows its project.
+pub async fn prepare_copy(
+    state: &State,
+    resource: &Resource,
+    values: &mut Vec<(&'static Field, Value)>,
+) -> Result<(), ApiError> {
+    match resource.type_name {
+        "job_template" => organization_from_project(state, resource, values).await,
+        _ => Ok(()),
+    }
+}
+
 /// A job template belongs to its project's organization, as in AWX.
 async fn organization_from_project(
     state: &State,

@@ -1,7 +1,9 @@
 //! The generic resource endpoints: one list, detail, create, update,
-//! delete and OPTIONS for every declared resource.
+//! delete and OPTIONS for every declared resource, and `copy/` for those
+//! that declare it.
 
 pub mod body;
+pub mod copy;
 pub mod credentials;
 pub mod handlers;
 pub mod hooks;
@@ -15,7 +17,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::error::ApiError;
 use crate::resource::Resource;
 
-/// Mounts `/api/v2/<path>/` and `/api/v2/<path>/{id}/` for `resource`.
+/// Mounts `/api/v2/<path>/`, `/api/v2/<path>/{id}/` and, if declared,
+/// `/api/v2/<path>/{id}/copy/` for `resource`.
 pub fn mount(cfg: &mut web::ServiceConfig, resource: &'static Resource) {
     let list = format!("/api/v2/{}/", resource.path);
     let detail = format!("/api/v2/{}/{{id}}/", resource.path);
@@ -41,6 +44,14 @@ pub fn mount(cfg: &mut web::ServiceConfig, resource: &'static Resource) {
             )
             .default_service(web::to(method_not_allowed)),
     );
+    if resource.copy.is_some() {
+        cfg.service(
+            web::resource(format!("/api/v2/{}/{{id}}/copy/", resource.path))
+                .route(web::get().to(move |s, p, c| copy::describe(resource, s, p, c)))
+                .route(web::post().to(move |s, p, r, c, b| copy::copy(resource, s, p, r, c, b)))
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
 }
 
 /// 405 in AWX's words.

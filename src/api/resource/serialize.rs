@@ -85,6 +85,9 @@ pub async fn render(
                 Link::Fk(_) => {}
             }
         }
+        if resource.copy.is_some() {
+            related.insert("copy".into(), Value::String(format!("{url}copy/")));
+        }
         let mut summary = Map::new();
         for (name, target) in &fk_fields {
             if let Some(fk) = row.get(*name).and_then(Value::as_i64)
