@@ -306,6 +306,12 @@ async fn created_job(
         .actors
         .task_manager
         .do_send(actors::task_manager::Wake);
+    // The job is committed whatever happens here: a failed notice costs
+    // other nodes' TaskManagers a few seconds (their periodic pass) and the
+    // template a stale `last_job`, not the launch.
+    if let Err(err) = state.announcer.announce(template, job).await {
+        tracing::warn!(job, %err, "could not announce the launched job");
+    }
     let row = readable(state, caller, &JOB, job).await?;
     let mut object = render_one(state, caller, &JOB, row).await?;
     if let Some(map) = object.as_object_mut() {

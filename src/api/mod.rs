@@ -44,6 +44,8 @@ pub struct AppState {
     pub cipher: crate::crypto::fields::Cipher,
     /// Where project files live (`<data_dir>/projects`).
     pub projects_root: std::path::PathBuf,
+    /// Records launched jobs on their templates and tells the TaskManagers.
+    pub announcer: crate::store::schedule::Announcer,
 }
 
 /// The shared state as handlers extract it.

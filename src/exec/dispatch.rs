@@ -26,6 +26,10 @@ const EVENTS_PER_MESSAGE: usize = 200;
 /// supervisor restarts it within seconds).
 const HAND_OVER_ATTEMPTS: u32 = 8;
 
+/// Tries of writing a run's end (a second apart, then longer: about ten
+/// minutes in all) before the node's restart is left to reap it.
+const FINISH_ATTEMPTS: u32 = 64;
+
 /// Everything a job run on this node needs.
 pub struct Executor {
     pub db: Db,
@@ -39,6 +43,40 @@ pub struct Executor {
     /// Asks the TaskManager for a pass (set once it exists): a finished
     /// run may unblock others.
     pub wake: OnceCell<Rc<dyn Fn()>>,
+    /// Which runs were asked to cancel, read once for all of them.
+    pub cancels: CancelBoard,
+}
+
+/// The jobs asked to cancel, read with one query per interval for every run
+/// of the node (a query per run and tick would keep the pool busy with a
+/// hundred runs going).
+#[derive(Default)]
+pub struct CancelBoard {
+    canceled: std::cell::RefCell<std::collections::HashSet<i64>>,
+    read_at: std::cell::Cell<Option<std::time::Instant>>,
+    reading: std::cell::Cell<bool>,
+}
+
+/// How old the board may get before a run reads it again.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl CancelBoard {
+    /// Whether job `id` was asked to cancel, as of at most `CANCEL_POLL` ago.
+    async fn requested(&self, db: &Db, id: i64) -> bool {
+        let stale = self
+            .read_at
+            .get()
+            .is_none_or(|at| at.elapsed() >= CANCEL_POLL);
+        if stale && !self.reading.replace(true) {
+            // A failed read keeps the previous answer; the next tick tries again.
+            if let Ok(ids) = jobs::cancel_requested(db).await {
+                *self.canceled.borrow_mut() = ids;
+                self.read_at.set(Some(std::time::Instant::now()));
+            }
+            self.reading.set(false);
+        }
+        self.canceled.borrow().contains(&id)
+    }
 }
 
 /// Why a run could not happen (the job ends as `error`, with this reason).
@@ -100,6 +138,11 @@ impl Scheduler for Executor {
             if !pass.failed.is_empty() {
                 tracing::info!(jobs = ?pass.failed, "failed jobs whose dependency failed");
             }
+            if pass.more
+                && let Some(wake) = self.wake.get()
+            {
+                wake();
+            }
             Ok(pass.started)
         })
     }
@@ -111,16 +154,16 @@ impl JobRunner for Executor {
             let outcome = self.run_unit(id).await;
             if let Err(err) = &outcome {
                 // A system failure is `error` with the reason, never a silent stall.
-                let _ = jobs::finish(
-                    &self.db,
-                    id,
-                    "error",
-                    &err.to_string(),
-                    0,
-                    &Vec::new(),
-                    &HashMap::new(),
-                )
-                .await;
+                let _ = self
+                    .finish(
+                        id,
+                        "error",
+                        &err.to_string(),
+                        0,
+                        &Vec::new(),
+                        &HashMap::new(),
+                    )
+                    .await;
             }
             if let Some(wake) = self.wake.get() {
                 wake();
@@ -243,8 +286,7 @@ impl Executor {
             }
             _ => {}
         }
-        jobs::finish(
-            &self.db,
+        self.finish(
             id,
             &outcome.status,
             &outcome.explanation,
@@ -254,6 +296,35 @@ impl Executor {
         )
         .await?;
         Ok(())
+    }
+
+    /// Records how a run ended, trying again while the database is away or
+    /// the pool is exhausted: a run whose end is not written would stay
+    /// `running` until the node restarts.
+    async fn finish(
+        &self,
+        id: i64,
+        status: &str,
+        explanation: &str,
+        events: i64,
+        stats: &jobs::HostStats,
+        host_ids: &HashMap<String, i64>,
+    ) -> Result<(), RunError> {
+        let mut attempt = 0u32;
+        loop {
+            let written =
+                jobs::finish(&self.db, id, status, explanation, events, stats, host_ids).await;
+            match written {
+                Ok(()) => return Ok(()),
+                Err(err) if attempt >= FINISH_ATTEMPTS => return Err(err.into()),
+                Err(err) => {
+                    attempt += 1;
+                    tracing::warn!(job = id, attempt, %err, "could not record the end of a run; trying again");
+                    tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt.min(10))))
+                        .await;
+                }
+            }
+        }
     }
 
     /// Runs the worker and hands its events over as they come; returns the
@@ -306,7 +377,7 @@ impl Executor {
             let message = tokio::select! {
                 message = run.messages.recv() => message,
                 _ = tick.tick() => {
-                    cancel.step(&self.db, id, run.child.id()).await;
+                    cancel.step(&self.db, &self.cancels, id, run.child.id()).await;
                     continue;
                 }
             };
@@ -500,7 +571,7 @@ struct CancelState {
 }
 
 impl CancelState {
-    async fn step(&mut self, db: &Db, job: i64, worker: Option<u32>) {
+    async fn step(&mut self, db: &Db, board: &CancelBoard, job: i64, worker: Option<u32>) {
         use nix::sys::signal::Signal;
         let Some(worker) = worker else {
             return;
@@ -509,7 +580,7 @@ impl CancelState {
             self.timed_out = self
                 .deadline
                 .is_some_and(|at| std::time::Instant::now() >= at);
-            if !self.timed_out && !jobs::cancel_requested(db, job).await.unwrap_or(false) {
+            if !self.timed_out && !board.requested(db, job).await {
                 return;
             }
             self.requested = Some(std::time::Instant::now());

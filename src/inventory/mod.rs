@@ -40,8 +40,8 @@ impl From<tokio_postgres::Error> for InventoryError {
     }
 }
 
-impl From<bb8::RunError<tokio_postgres::Error>> for InventoryError {
-    fn from(err: bb8::RunError<tokio_postgres::Error>) -> Self {
+impl From<bb8::RunError<crate::store::pool::ConnectError>> for InventoryError {
+    fn from(err: bb8::RunError<crate::store::pool::ConnectError>) -> Self {
         InventoryError::Store(StoreError::from(err))
     }
 }

@@ -70,6 +70,7 @@ impl ActorHandles {
             receiver: callback_receiver.clone(),
             cipher,
             wake: std::cell::OnceCell::new(),
+            cancels: Default::default(),
         });
         let runner = Rc::clone(&executor);
         let dispatcher = supervise("dispatcher", move |incarnation| {

@@ -560,6 +560,7 @@ async fn run_ansible_runner(
         .kill_on_drop(true)
         .spawn()
         .map_err(|err| format!("{}: {err}", runner.display()))?;
+    crate::exec::runner::lower_priority(child.id());
     let pid = child.id().unwrap_or_default();
     guard.pid = Some(pid);
     let Some(mut stdout) = child.stdout.take() else {

@@ -154,8 +154,10 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         listen_config,
         actors.task_manager.clone(),
     ));
+    let announcer = store::schedule::Announcer::start(db.clone());
     let state = Arc::new(AppState {
         db,
+        announcer,
         node: node.clone(),
         actors: actors.clone(),
         install_uuid,

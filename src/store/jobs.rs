@@ -97,12 +97,18 @@ pub async fn create_from_template(
              ), parent AS (
                  INSERT INTO unified_jobs (kind, name, description, unified_job_template_id, organization_id,
                                            execution_environment_id, launch_type, launched_by_id, status,
-                                           task_impact, created_by, modified_by)
+                                           task_impact, dependencies_processed, created_by, modified_by)
                  SELECT 'job', t.name, t.description, t.id, t.organization_id,
                         coalesce($16, t.execution_environment_id), $6, $2, 'pending',
                         -- AWX's task impact: the forks that can be busy at once, plus one.
                         1 + least(CASE WHEN coalesce($14, t.forks) > 0 THEN coalesce($14, t.forks) ELSE 5 END,
                                   (SELECT count(*) FROM hosts h WHERE h.inventory_id = coalesce($3, t.inventory_id))),
+                        -- A job that can need no update (a manual project, no source
+                        -- updating on launch) is never new to the TaskManager: a burst
+                        -- of launches adds nothing to its pass but the jobs to start.
+                        NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = t.project_id AND p.scm_type <> '')
+                          AND NOT EXISTS (SELECT 1 FROM inventory_sources s
+                                           WHERE s.inventory_id = coalesce($3, t.inventory_id) AND s.update_on_launch),
                         $2, $2 FROM t
                  RETURNING id, created
              ), job AS (
@@ -130,13 +136,11 @@ pub async fn create_from_template(
                         unnest(coalesce($19::bigint[],
                                ARRAY(SELECT label_id FROM job_template_labels WHERE job_template_id = $1))) l
                  ON CONFLICT DO NOTHING
-             ), template AS (
-                 UPDATE unified_job_templates u SET last_job_id = parent.id, status = 'pending'
-                   FROM parent WHERE u.id = $1
              )
-             -- Every TaskManager of the cluster hears of it once this commits.
-             SELECT parent.id, parent.created, (SELECT pg_notify($20, '')) IS NULL
-               FROM parent, job",
+             -- The template's `last_job` and the TaskManagers' notice are the
+             -- caller's, through `schedule::Announcer` (a row lock and the notify
+             -- lock here would queue every launch behind the previous commit).
+             SELECT parent.id, parent.created FROM parent, job",
         )
         .await?;
     let row = conn
@@ -162,7 +166,6 @@ pub async fn create_from_template(
                 &overrides.job_slice_count,
                 &overrides.credentials,
                 &overrides.labels,
-                &super::schedule::CHANNEL,
             ],
         )
         .await?;
@@ -311,18 +314,20 @@ pub async fn spec(db: &Db, id: i64) -> Result<Option<JobSpec>, StoreError> {
     }))
 }
 
-/// Whether someone asked to cancel job `id`.
-pub async fn cancel_requested(db: &Db, id: i64) -> Result<bool, StoreError> {
+/// The active jobs someone asked to cancel.
+pub async fn cancel_requested(db: &Db) -> Result<std::collections::HashSet<i64>, StoreError> {
     let conn = db.get().await?;
-    let row = conn
-        .query_opt(
-            &conn
-                .prepared("SELECT cancel_flag FROM unified_jobs WHERE id = $1")
-                .await?,
-            &[&id],
+    let statement = conn
+        .prepared(
+            "SELECT id FROM unified_jobs WHERE cancel_flag AND status IN ('waiting', 'running')",
         )
         .await?;
-    Ok(row.is_some_and(|row| row.get(0)))
+    Ok(conn
+        .query(&statement, &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 /// Asks to cancel job `id`: a job not yet running is canceled at once; a
@@ -356,24 +361,25 @@ pub async fn mark_running(
 ) -> Result<bool, StoreError> {
     let conn = db.get().await?;
     // Only a job still waiting starts: one canceled meanwhile stays canceled.
-    let started = conn
-        .execute(
-            "UPDATE unified_jobs SET status = 'running', started = now(), job_args = $2, job_cwd = $3,
-                    job_env = $4, modified = now()
-              WHERE id = $1 AND status = 'waiting'",
-            &[&id, &args, &cwd, env],
+    let statement = conn
+        .prepared(
+            "WITH job AS (
+                 UPDATE unified_jobs SET status = 'running', started = now(), job_args = $2, job_cwd = $3,
+                        job_env = $4, modified = now()
+                  WHERE id = $1 AND status = 'waiting'
+                 RETURNING unified_job_template_id
+             ), template AS (
+                 UPDATE unified_job_templates SET status = 'running'
+                  WHERE id = (SELECT unified_job_template_id FROM job)
+             )
+             SELECT count(*) FROM job",
         )
         .await?;
-    if started == 0 {
-        return Ok(false);
-    }
-    conn.execute(
-        "UPDATE unified_job_templates SET status = 'running'
-          WHERE id = (SELECT unified_job_template_id FROM unified_jobs WHERE id = $1)",
-        &[&id],
-    )
-    .await?;
-    Ok(true)
+    let started: i64 = conn
+        .query_one(&statement, &[&id, &args, &cwd, env])
+        .await?
+        .get(0);
+    Ok(started > 0)
 }
 
 /// Per-host counts from `playbook_on_stats`.
@@ -382,7 +388,8 @@ pub type HostStats = Vec<(String, [i32; 8], bool)>;
 /// Finishes a job: status, explanation, timings, host summaries (linked
 /// to the run's hosts, `host_ids` by name: a smart inventory's hosts live in
 /// other inventories), and the template's and hosts' last job; events are
-/// all stored by now.
+/// all stored by now. One statement: the template's and hosts' rows, which
+/// every run of them updates, are locked only for its commit.
 pub async fn finish(
     db: &Db,
     id: i64,
@@ -392,55 +399,67 @@ pub async fn finish(
     stats: &HostStats,
     host_ids: &std::collections::HashMap<String, i64>,
 ) -> Result<(), StoreError> {
-    let mut conn = db.get().await?;
-    let tx = conn.transaction().await?;
-    tx.execute(
-        "UPDATE unified_jobs SET status = $2, failed = $2 IN ('failed', 'error', 'canceled'),
-                finished = now(), elapsed = extract(epoch FROM now() - coalesce(started, created)),
-                job_explanation = $3, emitted_events = $4, event_processing_finished = true, modified = now()
-          WHERE id = $1",
-        &[&id, &status, &explanation, &events],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE unified_job_templates SET status = $2, last_job_run = now(), last_job_failed = $2 <> 'successful'
-          WHERE id = (SELECT unified_job_template_id FROM unified_jobs WHERE id = $1)",
-        &[&id, &status],
-    )
-    .await?;
-    for (host, counts, failed) in stats {
-        let [
-            changed,
-            dark,
-            failures,
-            ignored,
-            ok,
-            processed,
-            rescued,
-            skipped,
-        ] = *counts;
-        let row = tx
-            .query_one(
-                "INSERT INTO job_host_summaries (job_id, host_id, host_name, changed, dark, failures, ignored, ok,
+    let names: Vec<&str> = stats.iter().map(|(host, _, _)| host.as_str()).collect();
+    let count = |i: usize| -> Vec<i32> { stats.iter().map(|(_, counts, _)| counts[i]).collect() };
+    let failed: Vec<bool> = stats.iter().map(|(_, _, failed)| *failed).collect();
+    let hosts: Vec<Option<i64>> = stats
+        .iter()
+        .map(|(host, _, _)| host_ids.get(host).copied())
+        .collect();
+    let conn = db.get().await?;
+    let statement = conn
+        .prepared(
+            "WITH job AS (
+                 UPDATE unified_jobs SET status = $2, failed = $2 IN ('failed', 'error', 'canceled'),
+                        finished = now(), elapsed = extract(epoch FROM now() - coalesce(started, created)),
+                        job_explanation = $3, emitted_events = $4, event_processing_finished = true,
+                        modified = now()
+                  WHERE id = $1
+                 RETURNING unified_job_template_id
+             ), summaries AS (
+                 INSERT INTO job_host_summaries (job_id, host_id, host_name, changed, dark, failures, ignored, ok,
                                                  processed, rescued, skipped, failed)
-                 VALUES ($1, (SELECT id FROM hosts WHERE id = $12), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 SELECT $1, h.id, s.host_name, s.changed, s.dark, s.failures, s.ignored, s.ok, s.processed,
+                        s.rescued, s.skipped, s.failed
+                   FROM unnest($5::text[], $6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[],
+                               $12::int[], $13::int[], $14::bool[], $15::bigint[])
+                        AS s(host_name, changed, dark, failures, ignored, ok, processed, rescued, skipped, failed,
+                             host_id)
+                   LEFT JOIN hosts h ON h.id = s.host_id
                  ON CONFLICT (job_id, host_name) DO UPDATE SET changed = EXCLUDED.changed
-                 RETURNING id, host_id",
-                &[&id, host, &changed, &dark, &failures, &ignored, &ok, &processed, &rescued, &skipped, failed,
-                  &host_ids.get(host).copied()],
-            )
-            .await?;
-        let summary: i64 = row.get(0);
-        let host_id: Option<i64> = row.get(1);
-        if let Some(host_id) = host_id {
-            tx.execute(
-                "UPDATE hosts SET last_job_id = $1, last_job_host_summary_id = $2 WHERE id = $3",
-                &[&id, &summary, &host_id],
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
+                 RETURNING id, host_id
+             ), hosts AS (
+                 UPDATE hosts h SET last_job_id = $1, last_job_host_summary_id = summaries.id
+                   FROM summaries WHERE h.id = summaries.host_id
+             ), template AS (
+                 UPDATE unified_job_templates SET status = $2, last_job_run = now(),
+                        last_job_failed = $2 <> 'successful'
+                  WHERE id = (SELECT unified_job_template_id FROM job)
+             )
+             SELECT 1",
+        )
+        .await?;
+    conn.execute(
+        &statement,
+        &[
+            &id,
+            &status,
+            &explanation,
+            &events,
+            &names,
+            &count(0),
+            &count(1),
+            &count(2),
+            &count(3),
+            &count(4),
+            &count(5),
+            &count(6),
+            &count(7),
+            &failed,
+            &hosts,
+        ],
+    )
+    .await?;
     Ok(())
 }
 

@@ -43,10 +43,13 @@ pub enum StoreError {
     Migrate(String),
 }
 
-impl From<bb8::RunError<tokio_postgres::Error>> for StoreError {
-    fn from(err: bb8::RunError<tokio_postgres::Error>) -> Self {
+impl From<bb8::RunError<pool::ConnectError>> for StoreError {
+    fn from(err: bb8::RunError<pool::ConnectError>) -> Self {
         match err {
-            bb8::RunError::User(err) => StoreError::Query(err),
+            bb8::RunError::User(pool::ConnectError::Postgres(err)) => StoreError::Query(err),
+            bb8::RunError::User(err @ pool::ConnectError::Gone) => {
+                StoreError::Pool(err.to_string())
+            }
             bb8::RunError::TimedOut => {
                 StoreError::Pool("timed out waiting for a connection".into())
             }

@@ -54,6 +54,26 @@ impl Connection {
     }
 }
 
+/// The runtime on its own thread that drives every pooled connection.
+fn io_runtime() -> &'static tokio::runtime::Handle {
+    static HANDLE: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let (sender, handle) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("rawx-db-io".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("the database I/O runtime");
+                let _ = sender.send(runtime.handle().clone());
+                runtime.block_on(std::future::pending::<()>());
+            })
+            .expect("the database I/O thread");
+        handle.recv().expect("the database I/O runtime's handle")
+    })
+}
+
 /// Makes and checks connections for bb8.
 pub struct Manager {
     config: tokio_postgres::Config,
@@ -66,22 +86,41 @@ impl Manager {
     }
 }
 
+/// Why the pool could not make or keep a connection.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Postgres(#[from] Error),
+    #[error("the database I/O thread is gone")]
+    Gone,
+}
+
 impl bb8::ManageConnection for Manager {
     type Connection = Connection;
-    type Error = Error;
+    type Error = ConnectError;
 
-    async fn connect(&self) -> Result<Connection, Error> {
-        let (client, connection) = self.config.connect(NoTls).await?;
-        // The connection object does the talking; it runs on its own.
-        tokio::spawn(async move { connection.await.map(|_| ()) });
+    async fn connect(&self) -> Result<Connection, ConnectError> {
+        let config = self.config.clone();
+        // The socket and the task that does the talking live on the pool's
+        // own thread: a connection made by a busy thread (an actor's, an
+        // HTTP worker's) would otherwise move only when that thread is free,
+        // and stall every task that checks it out meanwhile.
+        let client = io_runtime()
+            .spawn(async move {
+                let (client, connection) = config.connect(NoTls).await?;
+                tokio::spawn(async move { connection.await.map(|_| ()) });
+                Ok::<_, Error>(client)
+            })
+            .await
+            .map_err(|_| ConnectError::Gone)??;
         Ok(Connection {
             client,
             statements: Mutex::new(HashMap::new()),
         })
     }
 
-    async fn is_valid(&self, conn: &mut Connection) -> Result<(), Error> {
-        conn.simple_query("").await.map(|_| ())
+    async fn is_valid(&self, conn: &mut Connection) -> Result<(), ConnectError> {
+        Ok(conn.simple_query("").await.map(|_| ())?)
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {

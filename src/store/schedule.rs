@@ -32,6 +32,87 @@ pub async fn announce(
     Ok(())
 }
 
+/// Announces launched jobs for many launches at once: each launch's job is
+/// committed on its own, and its template's `last_job`/`status` and the
+/// cluster's notice are written by one statement per batch. Launches of one
+/// template would otherwise queue on the template's row lock and on
+/// PostgreSQL's notify lock, each until the previous commit was flushed.
+#[derive(Clone)]
+pub struct Announcer {
+    queue: tokio::sync::mpsc::UnboundedSender<Notice>,
+}
+
+struct Notice {
+    template: i64,
+    job: i64,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+impl Announcer {
+    /// Starts the batching task on the current runtime.
+    pub fn start(db: Db) -> Self {
+        let (queue, mut notices) = tokio::sync::mpsc::unbounded_channel::<Notice>();
+        tokio::spawn(async move {
+            while let Some(first) = notices.recv().await {
+                let mut batch = vec![first];
+                while let Ok(next) = notices.try_recv() {
+                    batch.push(next);
+                }
+                let (templates, jobs): (Vec<i64>, Vec<i64>) =
+                    batch.iter().map(|n| (n.template, n.job)).unzip();
+                let mut result = announce_jobs(&db, &templates, &jobs).await;
+                if result.is_err() {
+                    // Two nodes' batches can deadlock on template rows; one retry settles it.
+                    result = announce_jobs(&db, &templates, &jobs).await;
+                }
+                let result = result.map_err(|err| err.to_string());
+                for notice in batch {
+                    let _ = notice.done.send(result.clone());
+                }
+            }
+        });
+        Announcer { queue }
+    }
+
+    /// Records `job` as `template`'s last job and tells every TaskManager;
+    /// returns once that is committed.
+    pub async fn announce(&self, template: i64, job: i64) -> Result<(), StoreError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .send(Notice {
+                template,
+                job,
+                done,
+            })
+            .map_err(|_| StoreError::Pool("the launch announcer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Pool("the launch announcer has stopped".into()))?
+            .map_err(StoreError::Pool)
+    }
+}
+
+async fn announce_jobs(db: &Db, templates: &[i64], jobs: &[i64]) -> Result<(), StoreError> {
+    let conn = db.get().await?;
+    let statement = conn
+        .prepared(
+            "WITH latest AS (
+                 SELECT t, max(j) AS j FROM unnest($1::bigint[], $2::bigint[]) AS n(t, j) GROUP BY t
+             ), templates AS (
+                 UPDATE unified_job_templates u SET last_job_id = latest.j, status = 'pending'
+                   FROM latest WHERE u.id = latest.t AND (u.last_job_id IS NULL OR u.last_job_id < latest.j)
+             )
+             SELECT pg_notify($3, '')",
+        )
+        .await?;
+    conn.execute(&statement, &[&templates, &jobs, &CHANNEL])
+        .await?;
+    Ok(())
+}
+
+/// New jobs whose dependencies one pass looks at, at most.
+const DEPENDENCY_CHUNK: usize = 1_000;
+
 /// The lock that makes one TaskManager the leader of a pass.
 const LEADER_LOCK: i64 = 7268647801;
 
@@ -46,6 +127,9 @@ pub struct Pass {
     pub created: Vec<i64>,
     /// False when another node held the leader lock.
     pub leader: bool,
+    /// New jobs are left whose dependencies this pass did not look at:
+    /// another pass should follow at once.
+    pub more: bool,
 }
 
 /// One pending unified job, as the pass sees it.
@@ -89,7 +173,19 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
     // what keeps a pass cheap under a burst of launches.
     let full = active.capacity < 0 || (active.running > 0 && active.consumed >= active.capacity);
     let mut pending = pending(&tx, full).await?;
-    let created = create_dependencies(&tx, &pending).await?;
+    // A burst of new jobs is taken a chunk per pass, so a pass stays short;
+    // the jobs beyond the chunk are not candidates until their turn.
+    let mut new: Vec<&Pending> = pending
+        .iter()
+        .filter(|j| j.kind == "job" && !j.dependencies_processed)
+        .collect();
+    let later: HashSet<i64> = new
+        .split_off(new.len().min(DEPENDENCY_CHUNK))
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    pass.more = !later.is_empty();
+    let created = create_dependencies(&tx, &new).await?;
     if !created.is_empty() {
         pass.created = created;
         // The new updates are candidates of this same pass.
@@ -133,7 +229,10 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
     let mut running_here = active.running;
     let capacity = active.capacity;
     for job in &pending {
-        if failed.contains(&job.id) || blocked_by_dependency.contains(&job.id) {
+        if failed.contains(&job.id)
+            || blocked_by_dependency.contains(&job.id)
+            || later.contains(&job.id)
+        {
             continue;
         }
         // AWX's blocking rules (the first of two conflicting tasks wins).
@@ -232,12 +331,8 @@ async fn pending(tx: &Transaction<'_>, only_new: bool) -> Result<Vec<Pending>, S
 /// successful update is older than the cache timeout (or it never had one).
 async fn create_dependencies(
     tx: &Transaction<'_>,
-    pending: &[Pending],
+    new: &[&Pending],
 ) -> Result<Vec<i64>, StoreError> {
-    let new: Vec<&Pending> = pending
-        .iter()
-        .filter(|j| j.kind == "job" && !j.dependencies_processed)
-        .collect();
     if new.is_empty() {
         return Ok(Vec::new());
     }
@@ -270,7 +365,7 @@ async fn create_dependencies(
     let now = Utc::now();
     let mut created = Vec::new();
     let mut links: Vec<(i64, i64)> = Vec::new();
-    for job in &new {
+    for job in new {
         let Some(project) = job.project.filter(|_| !job.scm_type.is_empty()) else {
             continue;
         };
@@ -305,7 +400,7 @@ async fn create_dependencies(
         )
         .await?;
     }
-    links.extend(inventory_dependencies(tx, &new, now, &mut created).await?);
+    links.extend(inventory_dependencies(tx, new, now, &mut created).await?);
     if !links.is_empty() {
         let (jobs, updates): (Vec<i64>, Vec<i64>) = links.iter().copied().unzip();
         tx.execute(
