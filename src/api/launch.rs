@@ -33,8 +33,17 @@ async fn may_execute(state: &State, caller: &Caller, template: i64) -> Result<()
     }
 }
 
-/// The survey's questions, when the template has one enabled.
-async fn survey(state: &State, template: i64) -> Result<Vec<Map<String, Value>>, ApiError> {
+/// The survey's questions, when the template (its row as read) has one
+/// enabled.
+async fn survey(
+    state: &State,
+    template: i64,
+    row: &Map<String, Value>,
+) -> Result<Vec<Map<String, Value>>, ApiError> {
+    // Most templates have none: no query for them.
+    if !flag(row, "survey_enabled") {
+        return Ok(Vec::new());
+    }
     let conn = state.db.get().await.map_err(StoreError::from)?;
     let row = conn
         .query_opt(
@@ -57,7 +66,7 @@ pub async fn describe(
 ) -> Result<HttpResponse, ApiError> {
     let id = lookup::resolve(&state, &JOB_TEMPLATE, &path).await?;
     let template = readable(&state, &caller, &JOB_TEMPLATE, id).await?;
-    let questions = survey(&state, id).await?;
+    let questions = survey(&state, id, &template).await?;
     let needed: Vec<Value> = questions
         .iter()
         .filter(|q| q.get("required").and_then(Value::as_bool).unwrap_or(false))
@@ -186,7 +195,7 @@ pub async fn launch(
         })?,
         Some(_) => return Err(ApiError::BadRequest("extra_vars must be a mapping".into())),
     };
-    let questions = survey(&state, id).await?;
+    let questions = survey(&state, id, &template).await?;
     let (vars, passwords, refused) = merge_vars(&state, &template, &questions, launch_vars)?;
     if !refused.is_empty() {
         ignored.insert("extra_vars".into(), Value::Object(refused));

@@ -334,6 +334,7 @@ async fn update(
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
+        hooks::after_update(&state, resource);
     }
     let row = readable(&state, &caller, resource, id).await?;
     Ok(HttpResponse::Ok().json(render_one(&state, &caller, resource, row).await?))

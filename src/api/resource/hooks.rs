@@ -208,6 +208,17 @@ async fn grant_owner(
     Ok(())
 }
 
+/// After an update has committed: an instance enabled again, or given more
+/// capacity, may start what waits, without waiting for the periodic pass.
+pub fn after_update(state: &State, resource: &Resource) {
+    if matches!(resource.type_name, "instance" | "instance_group") {
+        state
+            .actors
+            .task_manager
+            .do_send(actors::task_manager::Wake);
+    }
+}
+
 /// Runs after a new object's row and roles exist, in the same transaction.
 pub async fn after_create(
     client: &impl Queryable,
