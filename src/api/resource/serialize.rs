@@ -60,11 +60,7 @@ pub async fn render(
     // Every query at once on the one connection: they travel pipelined, so
     // a page costs about one round trip instead of one per query.
     let client = &*conn;
-    let summary_queries = futures_util::future::try_join_all(
-        targets
-            .iter()
-            .map(|(target, ids)| store::summaries(client, target, ids)),
-    );
+    let summary_query = store::summaries_of(client, &targets);
     let roles_query = async {
         if resource.roles.is_empty() {
             Ok(HashMap::new())
@@ -72,17 +68,12 @@ pub async fn render(
             rbac::roles_of(client, resource.type_name, &ids).await
         }
     };
-    let (found, roles, changeable, mut many) = tokio::try_join!(
-        summary_queries,
+    let (summaries, roles, changeable, mut many) = tokio::try_join!(
+        summary_query,
         roles_query,
         rbac::can_change_each(client, caller, resource, &rows),
         many_to_many(client, resource, &ids),
     )?;
-    let summaries: HashMap<&'static str, HashMap<i64, Map<String, Value>>> = targets
-        .iter()
-        .map(|(target, _)| target.type_name)
-        .zip(found)
-        .collect();
 
     let mut out = Vec::with_capacity(rows.len());
     for (row, can_change) in rows.into_iter().zip(changeable) {
