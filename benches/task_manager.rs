@@ -50,25 +50,6 @@ const SEED_CONCURRENCY: usize = 8;
 /// The issue's target for one pass, in milliseconds.
 const TARGET_MS: f64 = 200.0;
 
-/// The SELECT of the pending jobs `schedule::run` makes (`pending` in
-/// src/store/schedule.rs, with an instance that has room): keep it equal
-/// to the source.
-const PENDING_SQL: &str = "SELECT u.id, u.kind, u.task_impact, u.dependencies_processed, j.job_template_id,
-                    coalesce(j.allow_simultaneous, false), coalesce(j.project_id, pu.project_id),
-                    coalesce(p.scm_type, ''), coalesce(p.scm_update_on_launch, false),
-                    coalesce(p.scm_update_cache_timeout, 0), coalesce(j.inventory_id, a.inventory_id),
-                    iu.inventory_source_id
-               FROM unified_jobs u
-               LEFT JOIN jobs j ON j.id = u.id
-               LEFT JOIN project_updates pu ON pu.id = u.id
-               LEFT JOIN inventory_updates iu ON iu.id = u.id
-               LEFT JOIN ad_hoc_commands a ON a.id = u.id
-               LEFT JOIN projects p ON p.id = j.project_id
-              WHERE u.status = 'pending'
-                AND u.kind IN ('job', 'project_update', 'inventory_update', 'ad_hoc_command')
-                AND NOT ($1 AND u.dependencies_processed)
-              ORDER BY u.id";
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -332,7 +313,7 @@ async fn pending_select(db: &Db) -> (f64, usize) {
     let started = Instant::now();
     // `false`: an instance with room reads every pending job.
     let rows = tx
-        .query(PENDING_SQL, &[&false])
+        .query(schedule::PENDING_SQL, &[])
         .await
         .expect("pending SELECT");
     let elapsed = ms(started.elapsed());
