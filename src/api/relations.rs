@@ -16,42 +16,13 @@ use crate::rbac::role_resource::ROLE;
 use crate::rbac::{self, Caller};
 use crate::resource::{Kind, Resource};
 use crate::resources;
-use crate::store::resource::{self as store, Condition};
+use crate::store::relations::{self, Holder};
+use crate::store::resource as store;
 use crate::store::{StoreError, activity};
 
-/// How a sub-list's members relate to its parent.
-#[derive(Debug, Clone, Copy)]
-pub enum Relation {
-    /// Children whose foreign key `fk` points to the parent.
-    Children { fk: &'static str },
-    /// Users holding the parent's `role` directly.
-    RoleHolders { role: &'static str },
-    /// A join table `(parent_col, child_col)`.
-    Join {
-        table: &'static str,
-        parent_col: &'static str,
-        child_col: &'static str,
-    },
-    /// Objects whose `role` the parent user holds directly (read-only).
-    HeldBy { role: &'static str },
-    /// Roles granted to the parent user.
-    UserRoles,
-    /// Roles granted to the parent team.
-    TeamRoles,
-    /// Users the parent role is granted to.
-    RoleUsers,
-    /// Teams the parent role is granted to.
-    RoleTeams,
-    /// The parent object's own roles (read-only).
-    ObjectRoles,
-    /// Activity stream entries about the parent (read-only).
-    Activity,
-    /// Children seen by whoever sees the parent (a job's events).
-    Owned { fk: &'static str },
-    /// Objects a condition relates to the parent (`?` is the parent's id;
-    /// read-only, listed as the caller may see them).
-    Matching { condition: &'static str },
-}
+/// How a sub-list's members relate to its parent (the SQL that follows
+/// from it is in `store::relations`).
+pub use crate::store::relations::Relation;
 
 /// One sub-list.
 #[derive(Debug, Clone, Copy)]
@@ -334,7 +305,7 @@ pub const SUBLISTS: &[SubList] = &[
         "ad_hoc_commands",
         "ad_hoc_command",
         Relation::Matching {
-            condition: "{o}.id IN (SELECT ad_hoc_command_id FROM ad_hoc_command_events WHERE host_id = ?)",
+            condition: relations::AD_HOC_COMMANDS_OF_HOST,
         },
     ),
     sub(
@@ -358,8 +329,7 @@ pub const SUBLISTS: &[SubList] = &[
         "ad_hoc_commands",
         "ad_hoc_command",
         Relation::Matching {
-            condition: "{o}.id IN (SELECT e.ad_hoc_command_id FROM ad_hoc_command_events e
-                                    JOIN group_hosts gh ON gh.host_id = e.host_id WHERE gh.group_id = ?)",
+            condition: relations::AD_HOC_COMMANDS_OF_GROUP,
         },
     ),
     sub(
@@ -537,79 +507,6 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The condition selecting the members of `sublist` under parent `id`.
-fn scope(sublist: &SubList, parent: &Resource, child: &Resource, id: i64) -> Condition {
-    match sublist.relation {
-        Relation::Children { fk } => {
-            let col = child
-                .field(fk)
-                .map(|f| store::column(child, f, "{o}"))
-                .unwrap_or_else(|| "NULL".into());
-            Condition::new(format!("{col} = ?"), vec![Box::new(id)])
-        }
-        Relation::RoleHolders { role } => Condition::new(
-            "{o}.id IN (SELECT ru.user_id FROM role_users ru JOIN roles r ON r.id = ru.role_id
-                         WHERE r.content_type = ? AND r.object_id = ? AND r.role_field = ?)",
-            vec![
-                Box::new(parent.type_name.to_string()),
-                Box::new(id),
-                Box::new(role.to_string()),
-            ],
-        ),
-        Relation::Join {
-            table,
-            parent_col,
-            child_col,
-        } => Condition::new(
-            format!("{{o}}.id IN (SELECT {child_col} FROM {table} WHERE {parent_col} = ?)"),
-            vec![Box::new(id)],
-        ),
-        Relation::HeldBy { role } => Condition::new(
-            "{o}.id IN (SELECT r.object_id FROM roles r JOIN role_users ru ON ru.role_id = r.id
-                         WHERE r.content_type = ? AND r.role_field = ? AND ru.user_id = ?)",
-            vec![
-                Box::new(child.type_name.to_string()),
-                Box::new(role.to_string()),
-                Box::new(id),
-            ],
-        ),
-        Relation::UserRoles => Condition::new(
-            "{o}.id IN (SELECT role_id FROM role_users WHERE user_id = ?)",
-            vec![Box::new(id)],
-        ),
-        Relation::TeamRoles => Condition::new(
-            "{o}.id IN (SELECT role_id FROM role_teams WHERE team_id = ?)",
-            vec![Box::new(id)],
-        ),
-        Relation::RoleUsers => Condition::new(
-            "{o}.id IN (SELECT user_id FROM role_users WHERE role_id = ?)",
-            vec![Box::new(id)],
-        ),
-        Relation::RoleTeams => Condition::new(
-            "{o}.id IN (SELECT team_id FROM role_teams WHERE role_id = ?)",
-            vec![Box::new(id)],
-        ),
-        Relation::ObjectRoles => Condition::new(
-            "{o}.content_type = ? AND {o}.object_id = ?",
-            vec![Box::new(parent.type_name.to_string()), Box::new(id)],
-        ),
-        Relation::Owned { fk } => scope(
-            &SubList {
-                relation: Relation::Children { fk },
-                ..*sublist
-            },
-            parent,
-            child,
-            id,
-        ),
-        Relation::Activity => Condition::new(
-            "{o}.id IN (SELECT entry_id FROM activity_stream_objects WHERE object_type = ? AND object_id = ?)",
-            vec![Box::new(parent.type_name.to_string()), Box::new(id)],
-        ),
-        Relation::Matching { condition } => Condition::new(condition, vec![Box::new(id)]),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn list(
     sublist: &'static SubList,
@@ -642,7 +539,7 @@ async fn list(
         &state,
         &req,
         &caller_for_list,
-        vec![scope(sublist, parent, child, id)],
+        vec![relations::members(sublist.relation, parent, child, id)],
     )
     .await
 }
@@ -695,15 +592,9 @@ async fn role_target(
     id: i64,
 ) -> Result<(Option<String>, Option<i64>, String), ApiError> {
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let row = conn
-        .query_opt(
-            "SELECT content_type, object_id, role_field FROM roles WHERE id = $1",
-            &[&id],
-        )
-        .await
-        .map_err(StoreError::from)?
-        .ok_or(ApiError::NotFound)?;
-    Ok((row.get(0), row.get(1), row.get(2)))
+    relations::role_target(&*conn, id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 /// Whether the caller may grant or revoke role `id`: they must administer
@@ -730,15 +621,9 @@ async fn parent_role_id(
     role: &str,
 ) -> Result<i64, ApiError> {
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let row = conn
-        .query_opt(
-            "SELECT id FROM roles WHERE content_type = $1 AND object_id = $2 AND role_field = $3",
-            &[&parent.type_name, &id, &role],
-        )
-        .await
-        .map_err(StoreError::from)?
-        .ok_or(ApiError::NotFound)?;
-    Ok(row.get(0))
+    relations::role_id(&*conn, parent.type_name, id, role)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 fn child_id(body: &Map<String, Value>) -> Result<Option<i64>, ApiError> {
@@ -789,31 +674,25 @@ async fn post(
         }
         _ => (0, 0),
     };
-    let statement = match sublist.relation {
+    let holder = match sublist.relation {
         Relation::UserRoles
         | Relation::RoleUsers
         | Relation::RoleHolders { .. }
         | Relation::TeamRoles
         | Relation::RoleTeams => {
             // Users and teams hold roles through their own tables.
-            let (member, table, column) = match sublist.relation {
-                Relation::UserRoles => (parent, "role_users", "user_id"),
-                Relation::TeamRoles => (parent, "role_teams", "team_id"),
-                Relation::RoleTeams => (child, "role_teams", "team_id"),
-                _ => (child, "role_users", "user_id"),
+            let (member, holder) = match sublist.relation {
+                Relation::UserRoles => (parent, Holder::User),
+                Relation::TeamRoles => (parent, Holder::Team),
+                Relation::RoleTeams => (child, Holder::Team),
+                _ => (child, Holder::User),
             };
             readable(&state, &caller, member, member_id).await?;
             role_target(&state, role_id).await?;
             if !may_grant(&state, &caller, role_id).await? {
                 return Err(ApiError::PermissionDenied);
             }
-            if detach {
-                format!("DELETE FROM {table} WHERE role_id = $1 AND {column} = $2")
-            } else {
-                format!(
-                    "INSERT INTO {table} (role_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-                )
-            }
+            holder
         }
         Relation::Join {
             table,
@@ -852,12 +731,14 @@ async fn post(
     };
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let tx = conn.transaction().await.map_err(StoreError::from)?;
-    tx.execute(statement.as_str(), &[&role_id, &member_id])
-        .await
-        .map_err(StoreError::from)?;
-    let member_type = match sublist.relation {
-        Relation::TeamRoles | Relation::RoleTeams => "team",
-        _ => "user",
+    if detach {
+        relations::revoke(&tx, holder, role_id, member_id).await?;
+    } else {
+        relations::grant(&tx, holder, role_id, member_id).await?;
+    }
+    let member_type = match holder {
+        Holder::Team => "team",
+        Holder::User => "user",
     };
     record(
         &tx,
@@ -914,7 +795,7 @@ async fn join(
     parent_row: &Map<String, Value>,
     id: i64,
     detach: bool,
-    (table, parent_col, child_col): (&str, &str, &str),
+    join_table: (&str, &str, &str),
 ) -> Result<HttpResponse, ApiError> {
     let parent_id = parent_row
         .get("id")
@@ -931,18 +812,13 @@ async fn join(
     if !detach {
         check_join(sublist, parent_row, &child_row, state, parent_id, id).await?;
     }
-    let statement = if detach {
-        format!("DELETE FROM {table} WHERE {parent_col} = $1 AND {child_col} = $2")
-    } else {
-        format!(
-            "INSERT INTO {table} ({parent_col}, {child_col}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        )
-    };
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let tx = conn.transaction().await.map_err(StoreError::from)?;
-    tx.execute(statement.as_str(), &[&parent_id, &id])
-        .await
-        .map_err(StoreError::from)?;
+    if detach {
+        relations::unlink(&tx, join_table, parent_id, id).await?;
+    } else {
+        relations::link(&tx, join_table, parent_id, id).await?;
+    }
     record(
         &tx,
         state,
@@ -982,20 +858,7 @@ async fn check_join(
     if sublist.parent == "job_template" && sublist.name == "credentials" {
         let conn = state.db.get().await.map_err(StoreError::from)?;
         // One credential per type (vaults: per vault id), as AWX allows.
-        let clash: Option<String> = conn
-            .query_opt(
-                "SELECT t.name FROM job_template_credentials jc
-                   JOIN credentials c ON c.id = jc.credential_id
-                   JOIN credentials n ON n.id = $2
-                   JOIN credential_types t ON t.id = n.credential_type_id
-                  WHERE jc.job_template_id = $1 AND c.id <> n.id
-                    AND c.credential_type_id = n.credential_type_id
-                    AND coalesce(c.inputs->>'vault_id', '') = coalesce(n.inputs->>'vault_id', '')",
-                &[&parent_id, &child_id],
-            )
-            .await
-            .map_err(StoreError::from)?
-            .map(|row| row.get(0));
+        let clash = relations::credential_clash(&*conn, parent_id, child_id).await?;
         if let Some(kind) = clash {
             return Err(ApiError::BadRequest(format!(
                 "Cannot assign multiple {kind} credentials."
@@ -1010,17 +873,7 @@ async fn check_join(
         }
         let conn = state.db.get().await.map_err(StoreError::from)?;
         // Adding the edge closes a cycle if the parent is already below the child.
-        let below: bool = conn
-            .query_one(
-                "WITH RECURSIVE below(id) AS (
-                     SELECT child_id FROM group_children WHERE parent_id = $1
-                     UNION SELECT gc.child_id FROM group_children gc JOIN below b ON gc.parent_id = b.id)
-                 SELECT EXISTS (SELECT 1 FROM below WHERE id = $2)",
-                &[&child_id, &parent_id],
-            )
-            .await
-            .map_err(StoreError::from)?
-            .get(0);
+        let below = relations::group_is_below(&*conn, parent_id, child_id).await?;
         if below {
             return Err(ApiError::BadRequest("Cyclical Group association.".into()));
         }
@@ -1105,34 +958,21 @@ async fn create_here(
         _ => return Err(ApiError::BadRequest("\"id\" is required.".into())),
     }
     let id = create_from(child, state, caller, &body, Vec::new()).await?;
-    let attach = match sublist.relation {
+    match sublist.relation {
         Relation::Join {
             table,
             parent_col,
             child_col,
-        } => Some((
-            format!(
-                "INSERT INTO {table} ({parent_col}, {child_col}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            ),
-            parent_id,
-            id,
-        )),
+        } => {
+            let conn = state.db.get().await.map_err(StoreError::from)?;
+            relations::link(&*conn, (table, parent_col, child_col), parent_id, id).await?;
+        }
         Relation::RoleHolders { role } => {
             let role_id = parent_role_id(state, parent, parent_id, role).await?;
-            Some((
-                "INSERT INTO role_users (role_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-                    .to_string(),
-                role_id,
-                id,
-            ))
+            let conn = state.db.get().await.map_err(StoreError::from)?;
+            relations::grant(&*conn, Holder::User, role_id, id).await?;
         }
-        _ => None,
-    };
-    if let Some((statement, a, b)) = attach {
-        let conn = state.db.get().await.map_err(StoreError::from)?;
-        conn.execute(statement.as_str(), &[&a, &b])
-            .await
-            .map_err(StoreError::from)?;
+        _ => {}
     }
     created(child, state, caller, id).await
 }

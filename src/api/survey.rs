@@ -18,7 +18,7 @@ use crate::rbac;
 use crate::resource::Resource;
 use crate::resources::job_templates::JOB_TEMPLATE;
 use crate::resources::workflow_job_templates::WORKFLOW_JOB_TEMPLATE;
-use crate::store::StoreError;
+use crate::store::{StoreError, surveys};
 
 /// The question types a survey may ask.
 pub const TYPES: [&str; 7] = [
@@ -55,15 +55,9 @@ fn survey_error(message: impl Into<String>) -> ApiError {
 
 async fn stored(state: &State, table: &str, id: i64) -> Result<Value, ApiError> {
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let row = conn
-        .query_opt(
-            &format!("SELECT survey_spec FROM {table} WHERE id = $1"),
-            &[&id],
-        )
-        .await
-        .map_err(StoreError::from)?
-        .ok_or(ApiError::NotFound)?;
-    Ok(row.get(0))
+    surveys::spec(&*conn, table, id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 async fn get(
@@ -110,12 +104,7 @@ async fn post(
     let old = stored(&state, table, id).await?;
     let spec = validate(&state, spec, &old)?;
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    conn.execute(
-        &format!("UPDATE {table} SET survey_spec = $2 WHERE id = $1"),
-        &[&id, &Value::Object(spec)],
-    )
-    .await
-    .map_err(StoreError::from)?;
+    surveys::set_spec(&*conn, table, id, &Value::Object(spec)).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -129,12 +118,7 @@ async fn delete(
     let id = lookup::resolve(&state, resource, &path).await?;
     may_change(&state, &caller, resource, id).await?;
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    conn.execute(
-        &format!("UPDATE {table} SET survey_spec = '{{}}' WHERE id = $1"),
-        &[&id],
-    )
-    .await
-    .map_err(StoreError::from)?;
+    surveys::clear_spec(&*conn, table, id).await?;
     Ok(HttpResponse::Ok().finish())
 }
 

@@ -15,9 +15,12 @@ pub mod mesh;
 pub mod migrate;
 pub mod pool;
 pub mod project_updates;
+pub mod relations;
 pub mod resource;
+pub mod rules;
 pub mod schedule;
 pub mod settings;
+pub mod surveys;
 pub mod users;
 
 use std::time::Duration;

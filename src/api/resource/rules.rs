@@ -7,7 +7,7 @@ use crate::api::State;
 use crate::api::error::ApiError;
 use crate::resource::Field;
 use crate::resource::validate::{self, FieldErrors};
-use crate::store::StoreError;
+use crate::store::{StoreError, rules};
 
 /// The object as it will be after the write: existing values, then new ones.
 pub fn merged(
@@ -58,17 +58,13 @@ pub async fn job_template(
         );
     }
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let row = conn
-        .query_opt(
-            "SELECT p.allow_override, p.scm_type, p.local_path FROM projects p WHERE p.id = $1",
-            &[&project],
-        )
-        .await
-        .map_err(StoreError::from)?;
-    if let Some(row) = row {
-        let allow_override: bool = row.get(0);
-        let scm_type: String = row.get(1);
-        let local_path: String = row.get(2);
+    let source = rules::project_source(&*conn, project).await?;
+    if let Some(rules::ProjectSource {
+        allow_override,
+        scm_type,
+        local_path,
+    }) = source
+    {
         if !text(&after, "scm_branch").is_empty() && !allow_override {
             validate::push(
                 &mut errors,
@@ -204,11 +200,7 @@ pub async fn inventory_member(
         return Ok(());
     };
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let kind: Option<String> = conn
-        .query_opt("SELECT kind FROM inventories WHERE id = $1", &[&inventory])
-        .await
-        .map_err(StoreError::from)?
-        .map(|row| row.get(0));
+    let kind = rules::inventory_kind(&*conn, inventory).await?;
     match kind.as_deref() {
         Some("smart") | Some("constructed") => {
             let mut errors = FieldErrors::new();
@@ -232,14 +224,7 @@ pub async fn credential_type_in_use(
         return Ok(false);
     };
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let row = conn
-        .query_opt(
-            "SELECT 1 FROM credentials WHERE credential_type_id = $1 LIMIT 1",
-            &[&type_id],
-        )
-        .await
-        .map_err(StoreError::from)?;
-    Ok(row.is_some())
+    Ok(rules::credential_type_in_use(&*conn, type_id).await?)
 }
 
 /// An execution environment pulls with a Container Registry credential only.
@@ -255,14 +240,7 @@ pub async fn execution_environment(
         return Ok(());
     };
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let kind: Option<String> = conn
-        .query_opt(
-            "SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type_id WHERE c.id = $1",
-            &[&credential],
-        )
-        .await
-        .map_err(StoreError::from)?
-        .map(|row| row.get(0));
+    let kind = rules::credential_kind(&*conn, credential).await?;
     match kind.as_deref() {
         Some("registry") | None => Ok(()),
         Some(_) => {
@@ -297,11 +275,7 @@ pub async fn inventory_source(
         return Err(ApiError::Fields(errors));
     };
     let conn = state.db.get().await.map_err(StoreError::from)?;
-    let scm_type: Option<String> = conn
-        .query_opt("SELECT scm_type FROM projects WHERE id = $1", &[&project])
-        .await
-        .map_err(StoreError::from)?
-        .map(|row| row.get(0));
+    let scm_type = rules::project_scm_type(&*conn, project).await?;
     if scm_type.as_deref() == Some("") {
         validate::push(
             &mut errors,
