@@ -121,6 +121,14 @@ async fn a_launched_job_runs_its_playbook() {
     assert_eq!(job["status"], "successful", "{job}");
     assert_eq!(job["failed"], false);
     assert_eq!(job["limit"], "localhost");
+    // The template's own record of its last run (the launch announcer's
+    // and the finish's writes).
+    let (_, template_now) = admin
+        .get(template["url"].as_str().expect("template url"))
+        .await;
+    assert_eq!(template_now["status"], "successful", "{template_now}");
+    assert_eq!(template_now["last_job_failed"], false);
+    assert!(template_now["last_job_run"].is_string(), "{template_now}");
     assert!(job["started"].is_string() && job["finished"].is_string());
     assert!(
         !job["execution_node"]
