@@ -14,8 +14,7 @@ use crate::rbac::{self, Caller};
 use crate::resource::validate::{self, FieldErrors, Mode};
 use crate::resource::{Column, CopyPart, Copying, Field, Kind, Resource};
 use crate::store::pool::Queryable;
-use crate::store::resource as store;
-use crate::store::{StoreError, activity, copy as store_copy};
+use crate::store::{StoreError, copy as store_copy};
 
 fn declaration(resource: &'static Resource) -> Result<&'static Copying, ApiError> {
     resource.copy.as_ref().ok_or(ApiError::NotFound)
@@ -257,27 +256,10 @@ pub async fn copy(
     let map = handlers::as_map(&values);
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let tx = conn.transaction().await.map_err(StoreError::from)?;
-    let new_id = store::insert(&tx, resource, &values, Some(caller.user.id))
-        .await
-        .map_err(|err| ApiError::from(err).about(resource.display))?;
-    rbac::create_object_roles(&tx, resource, new_id, &map).await?;
-    hooks::after_create(&tx, resource, &caller, new_id, &map).await?;
+    let new_id = handlers::insert_object(&tx, resource, &caller, &values, &map).await?;
     make_admin(&tx, resource, &caller, new_id).await?;
     store_copy::parts(&tx, decl.parts, id, new_id, caller.user.id).await?;
-    activity::record(
-        &tx,
-        activity::Entry {
-            actor: Some(caller.user.id),
-            operation: "create",
-            object1: resource.type_name,
-            object2: "",
-            relationship: "",
-            changes: Value::Object(handlers::masked(resource, &map)),
-            node: &state.node.name,
-            objects: vec![(resource.type_name.to_string(), new_id)],
-        },
-    )
-    .await?;
+    handlers::record_create(&tx, &state, resource, &caller, new_id, &map).await?;
     tx.commit().await.map_err(StoreError::from)?;
     handlers::created(resource, &state, &caller, new_id).await
 }

@@ -203,27 +203,53 @@ pub async fn create_from(
     }
     let mut conn = state.db.get().await.map_err(StoreError::from)?;
     let tx = conn.transaction().await.map_err(StoreError::from)?;
-    let id = store::insert(&tx, resource, &values, Some(caller.user.id))
+    let id = insert_object(&tx, resource, caller, &values, &map).await?;
+    record_create(&tx, state, resource, caller, id, &map).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(id)
+}
+
+/// Writes a new object in `tx`: its row, its object roles and what its
+/// resource's hooks add on create. Returns its id.
+pub(super) async fn insert_object(
+    tx: &tokio_postgres::Transaction<'_>,
+    resource: &'static Resource,
+    caller: &Caller,
+    values: &[(&'static Field, Value)],
+    map: &Map<String, Value>,
+) -> Result<i64, ApiError> {
+    let id = store::insert(tx, resource, values, Some(caller.user.id))
         .await
         .map_err(|err| ApiError::from(err).about(resource.display))?;
-    rbac::create_object_roles(&tx, resource, id, &map).await?;
-    hooks::after_create(&tx, resource, caller, id, &map).await?;
+    rbac::create_object_roles(tx, resource, id, map).await?;
+    hooks::after_create(tx, resource, caller, id, map).await?;
+    Ok(id)
+}
+
+/// The activity stream's entry for a created object, secrets masked.
+pub(super) async fn record_create(
+    tx: &tokio_postgres::Transaction<'_>,
+    state: &State,
+    resource: &'static Resource,
+    caller: &Caller,
+    id: i64,
+    map: &Map<String, Value>,
+) -> Result<(), ApiError> {
     activity::record(
-        &tx,
+        tx,
         activity::Entry {
             actor: Some(caller.user.id),
             operation: "create",
             object1: resource.type_name,
             object2: "",
             relationship: "",
-            changes: Value::Object(masked(resource, &map)),
+            changes: Value::Object(masked(resource, map)),
             node: &state.node.name,
             objects: vec![(resource.type_name.to_string(), id)],
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(id)
+    Ok(())
 }
 
 /// `POST /api/v2/<path>/`.
