@@ -57,6 +57,14 @@ pub struct CancelBoard {
     reading: std::cell::Cell<bool>,
 }
 
+struct ClearOnDrop<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
 /// How old the board may get before a run reads it again.
 const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -68,12 +76,14 @@ impl CancelBoard {
             .get()
             .is_none_or(|at| at.elapsed() >= CANCEL_POLL);
         if stale && !self.reading.replace(true) {
+            // Cleared however the read ends, even if its future is dropped:
+            // a flag left set would stop every later read.
+            let _reading = ClearOnDrop(&self.reading);
             // A failed read keeps the previous answer; the next tick tries again.
             if let Ok(ids) = jobs::cancel_requested(db).await {
                 *self.canceled.borrow_mut() = ids;
                 self.read_at.set(Some(std::time::Instant::now()));
             }
-            self.reading.set(false);
         }
         self.canceled.borrow().contains(&id)
     }

@@ -322,12 +322,11 @@ pub async fn cancel_requested(db: &Db) -> Result<std::collections::HashSet<i64>,
             "SELECT id FROM unified_jobs WHERE cancel_flag AND status IN ('waiting', 'running')",
         )
         .await?;
-    Ok(conn
-        .query(&statement, &[])
-        .await?
+    let rows = conn.query(&statement, &[]).await?;
+    Ok(rows
         .iter()
-        .map(|row| row.get(0))
-        .collect())
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// Asks to cancel job `id`: a job not yet running is canceled at once; a
@@ -378,7 +377,7 @@ pub async fn mark_running(
     let started: i64 = conn
         .query_one(&statement, &[&id, &args, &cwd, env])
         .await?
-        .get(0);
+        .try_get(0)?;
     Ok(started > 0)
 }
 
