@@ -1328,18 +1328,13 @@ async fn drain(
     moved: usize,
 ) -> (Option<(f64, i64)>, Option<f64>, f64, u64) {
     let cycles_before = task_manager_cycles(&env.admin).await;
+    // The PATCH wakes the TaskManager itself: the clock starts before it.
+    let started = Instant::now();
     let (status, body) = env
         .admin
         .patch(&env.instance_url, json!({"enabled": true}))
         .await;
     assert_eq!(status, 200, "enable the instance: {body}");
-    let started = Instant::now();
-    // Enabling an instance does not wake the TaskManager (its next
-    // safety-net pass is up to 5 s away): wake it as a launch does.
-    env.db
-        .execute("SELECT pg_notify('rawx_task_manager', '')", &[])
-        .await
-        .expect("notify");
     let mut first_moved: Option<(f64, i64)> = None;
     let mut moved_at: Option<f64> = None;
     let mut progress = (0i64, Instant::now());
