@@ -246,6 +246,7 @@ impl Mesh {
             playbook: "site.yml".into(),
             kwargs,
             venv: venv(),
+            yield_cpu: false,
         };
         let payload = remote::transmit(&spec).await.expect("transmit");
         assert!(!payload.is_empty());

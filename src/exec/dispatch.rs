@@ -45,6 +45,8 @@ pub struct Executor {
     pub wake: OnceCell<Rc<dyn Fn()>>,
     /// Which runs were asked to cancel, read once for all of them.
     pub cancels: CancelBoard,
+    /// Runs streaming on this node now.
+    pub running: std::cell::Cell<usize>,
 }
 
 /// The jobs asked to cancel, read with one query per interval for every run
@@ -55,6 +57,22 @@ pub struct CancelBoard {
     canceled: std::cell::RefCell<std::collections::HashSet<i64>>,
     read_at: std::cell::Cell<Option<std::time::Instant>>,
     reading: std::cell::Cell<bool>,
+}
+
+/// Counts a run as streaming for as long as it lives.
+struct RunCount<'a>(&'a std::cell::Cell<usize>);
+
+impl<'a> RunCount<'a> {
+    fn enter(count: &'a std::cell::Cell<usize>) -> Self {
+        count.set(count.get() + 1);
+        RunCount(count)
+    }
+}
+
+impl Drop for RunCount<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 struct ClearOnDrop<'a>(&'a std::cell::Cell<bool>);
@@ -346,12 +364,17 @@ impl Executor {
         prepared: &Prepared,
         pdd: &Path,
     ) -> Result<Outcome, RunError> {
+        let _counted = RunCount::enter(&self.running);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let run_spec = RunSpec {
             private_data_dir: pdd.to_path_buf(),
             ident: id.to_string(),
             playbook: prepared.playbook.clone(),
             kwargs: prepared.kwargs.clone(),
             venv: self.venv.clone(),
+            // A lone run keeps full speed; once runs outnumber the cores they
+            // yield to the control plane, which would otherwise starve.
+            yield_cpu: self.running.get() > cores,
         };
         let mut run = start(&run_spec)
             .await

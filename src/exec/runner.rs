@@ -26,6 +26,9 @@ pub struct RunSpec {
     pub kwargs: Map<String, Value>,
     /// The venv holding ansible-runner and ansible-playbook.
     pub venv: PathBuf,
+    /// Whether the run yields to the control plane (`lower_priority`):
+    /// when the node's runs outnumber its cores.
+    pub yield_cpu: bool,
 }
 
 /// One message of the worker's stream.
@@ -99,7 +102,9 @@ pub async fn start(spec: &RunSpec) -> Result<Run, RunnerError> {
         .process_group(0)
         .kill_on_drop(true);
     let mut child = command.spawn().map_err(RunnerError::Spawn)?;
-    lower_priority(child.id());
+    if spec.yield_cpu {
+        lower_priority(child.id());
+    }
     let mut kwargs = spec.kwargs.clone();
     // No playbook: the kwargs name a module (ad hoc) or a binary (inventory).
     if !spec.playbook.is_empty() {

@@ -71,6 +71,7 @@ impl ActorHandles {
             cipher,
             wake: std::cell::OnceCell::new(),
             cancels: Default::default(),
+            running: Default::default(),
         });
         let runner = Rc::clone(&executor);
         let dispatcher = supervise("dispatcher", move |incarnation| {
