@@ -16,6 +16,9 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+/// The benchmarks' shared measures (CPU ticks, CPUs).
+#[path = "common/mod.rs"]
+mod measure;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -208,7 +211,7 @@ async fn run(options: Options) {
     println!(
         "api_load: machine busy before the run: {} of {} CPUs",
         fmt_pct(background),
-        cpus()
+        measure::cpus()
     );
     println!("api_load: starting rawx server on a fresh database");
     // The default heartbeat (the test helper's 1 s would add writes).
@@ -365,7 +368,7 @@ async fn run(options: Options) {
 
     let report = json!({
         "benchmark": "api_load",
-        "cpus": cpus(),
+        "cpus": measure::cpus(),
         "machine_busy_before": background,
         "machine_busy_after": background_after,
         "duration_s": seconds,
@@ -570,9 +573,9 @@ struct CpuMark {
 
 impl CpuMark {
     fn now(pid: Option<u32>) -> Option<CpuMark> {
-        let (busy, total) = machine_ticks()?;
+        let (busy, total) = measure::machine_ticks()?;
         Some(CpuMark {
-            server: pid.and_then(process_ticks),
+            server: pid.and_then(|pid| measure::process_ticks(Some(pid))),
             busy,
             total,
         })
@@ -580,15 +583,18 @@ impl CpuMark {
 
     /// What was used since the mark.
     fn since(&self, pid: Option<u32>) -> Option<Cpu> {
-        let (busy, total) = machine_ticks()?;
+        let (busy, total) = measure::machine_ticks()?;
         let total = total.checked_sub(self.total).filter(|t| *t > 0)? as f64;
         let busy = busy.saturating_sub(self.busy) as f64;
-        let server = match (self.server, pid.and_then(process_ticks)) {
+        let server = match (
+            self.server,
+            pid.and_then(|pid| measure::process_ticks(Some(pid))),
+        ) {
             (Some(before), Some(after)) => after.saturating_sub(before) as f64,
             _ => 0.0,
         };
         Some(Cpu {
-            server_cores: server / total * cpus() as f64,
+            server_cores: server / total * measure::cpus() as f64,
             machine_busy: busy / total,
         })
     }
@@ -600,33 +606,6 @@ async fn machine_busy_for(period: Duration) -> Option<f64> {
     tokio::time::sleep(period).await;
     mark.and_then(|mark| mark.since(None))
         .map(|c| c.machine_busy)
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// utime + stime of a process, in clock ticks.
-fn process_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
-/// (busy, total) clock ticks of all CPUs since boot.
-fn machine_ticks() -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let ticks: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal (guest is in user)
-    let total: u64 = ticks.iter().take(8).sum();
-    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
-    Some((total.saturating_sub(idle), total))
 }
 
 /// Runs wrk against `url` for `seconds`, sampling the server's RSS.
@@ -1157,7 +1136,7 @@ fn print_report(rows: &[Row], seconds: u64, background: (Option<f64>, Option<f64
     println!();
     println!(
         "CPU during each run ({} CPUs; machine busy without this benchmark: {} before, {} after):",
-        cpus(),
+        measure::cpus(),
         fmt_pct(background.0),
         fmt_pct(background.1)
     );

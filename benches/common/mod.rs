@@ -1,4 +1,5 @@
-//! What the job benchmarks (`task_manager`, `jobs_load`) share: summaries
+//! What the benchmarks (`task_manager`, `jobs_load`, `api_load`, and
+//! `mesh_throughput` through a `#[path]`) share: summaries
 //! of timings, how busy the machine is, where reports go.
 #![allow(dead_code)]
 
@@ -13,7 +14,7 @@ pub fn cpus() -> usize {
 }
 
 /// (busy, total) clock ticks of the whole machine since boot.
-fn machine_ticks() -> Option<(u64, u64)> {
+pub fn machine_ticks() -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let ticks: Vec<u64> = line
@@ -25,6 +26,19 @@ fn machine_ticks() -> Option<(u64, u64)> {
     let total: u64 = ticks.iter().take(8).sum();
     let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
     Some((total.saturating_sub(idle), total))
+}
+
+/// utime + stime of a process (`None`: this one), in clock ticks.
+pub fn process_ticks(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The fields after the command name, which ends with the last ')'.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 /// A point to measure the machine's CPU use from.

@@ -53,8 +53,11 @@
 //! Figures are printed as tables and written to
 //! `$CARGO_TARGET_DIR/bench-mesh.json`.
 
+#[path = "../../benches/common/mod.rs"]
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -153,31 +156,6 @@ fn count_lines(bytes: &[u8]) -> u64 {
 
 // ---------------------------------------------------------------- machine
 
-/// (busy, total) clock ticks of the whole machine since boot.
-fn machine_ticks() -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let ticks: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    let total: u64 = ticks.iter().take(8).sum();
-    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
-    Some((total.saturating_sub(idle), total))
-}
-
-/// CPU clock ticks (user + system) this process has used.
-fn process_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which ends with the last ')'.
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
 /// Clock ticks a second, as /proc counts them (USER_HZ, 100 on Linux).
 const TICKS_PER_S: f64 = 100.0;
 
@@ -186,33 +164,22 @@ struct CpuMark(Option<(u64, u64)>, Option<u64>);
 
 impl CpuMark {
     fn now() -> Self {
-        Self(machine_ticks(), process_ticks())
+        Self(common::machine_ticks(), common::process_ticks(None))
     }
 
     /// CPU seconds this process used since the mark.
     fn cpu_since(&self) -> Option<f64> {
         let t0 = self.1?;
-        Some(process_ticks()?.saturating_sub(t0) as f64 / TICKS_PER_S)
+        Some(common::process_ticks(None)?.saturating_sub(t0) as f64 / TICKS_PER_S)
     }
 
     /// Share (0..=1) of all CPUs busy since the mark.
     fn busy_since(&self) -> Option<f64> {
         let (b0, t0) = self.0?;
-        let (b1, t1) = machine_ticks()?;
+        let (b1, t1) = common::machine_ticks()?;
         let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
         Some(b1.saturating_sub(b0) as f64 / total as f64)
     }
-}
-
-fn pct(share: Option<f64>) -> String {
-    share.map_or_else(|| "?".into(), |s| format!("{:.0}%", s * 100.0))
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    )
 }
 
 // ---------------------------------------------------------------- TLS
@@ -1058,10 +1025,10 @@ fn main() {
     let mark = CpuMark::now();
     std::thread::sleep(Duration::from_millis(1500));
     let busy_before = mark.busy_since();
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = common::cpus();
     println!(
         "mesh_throughput: {cpus} CPUs, machine {} busy over 1.5 s before the run",
-        pct(busy_before)
+        common::fmt_pct(busy_before)
     );
 
     let (data, events) = event_stream(mib << 20);
@@ -1185,7 +1152,7 @@ fn main() {
             r.secs,
             r.cpu_per_gb()
                 .map_or_else(|| "?".into(), |c| format!("{c:.2}")),
-            pct(r.busy),
+            common::fmt_pct(r.busy),
             all.join(" / ")
         );
     }
@@ -1265,8 +1232,8 @@ fn main() {
     println!();
     println!(
         "machine busy: {} before, {} after; whole run {:.0} s",
-        pct(busy_before),
-        pct(busy_after),
+        common::fmt_pct(busy_before),
+        common::fmt_pct(busy_after),
         began.elapsed().as_secs_f64()
     );
 
@@ -1289,12 +1256,5 @@ fn main() {
         })).collect::<Vec<_>>(),
         "seconds": began.elapsed().as_secs_f64(),
     });
-    let out = target_dir().join("bench-mesh.json");
-    match serde_json::to_string_pretty(&report)
-        .map_err(std::io::Error::other)
-        .and_then(|s| std::fs::write(&out, s))
-    {
-        Ok(()) => println!("report: {}", out.display()),
-        Err(e) => eprintln!("could not write {}: {e}", out.display()),
-    }
+    common::write_report("mesh", &report);
 }
