@@ -16,21 +16,6 @@ fn id(object: &Value) -> i64 {
         .unwrap_or_else(|| panic!("no id: {object}"))
 }
 
-async fn role_id(admin: &Api, path: &str, role: &str) -> i64 {
-    let (status, object) = admin.get(path).await;
-    assert_eq!(status, 200, "{path}: {object}");
-    object["summary_fields"]["object_roles"][role]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{path} has no {role}: {object}"))
-}
-
-async fn grant(admin: &Api, user: i64, role: i64) {
-    let (status, body) = admin
-        .post(&format!("/api/v2/users/{user}/roles/"), json!({"id": role}))
-        .await;
-    assert_eq!(status, 204, "grant {role} to {user}: {body}");
-}
-
 async fn type_id(admin: &Api, name: &str) -> i64 {
     let (_, types) = admin
         .get(&format!("/api/v2/credential_types/?name={name}"))
@@ -277,12 +262,14 @@ async fn projects_credentials_and_environments_copy_their_fields() {
     // A reader may look but not copy; an organization's project admin may
     // copy, and needs no grant of their own on the copy.
     let reader = node.user("reader", "reader-pw").await;
-    grant(
-        &admin,
-        reader,
-        role_id(&admin, project["url"].as_str().expect("url"), "read_role").await,
-    )
-    .await;
+    admin
+        .grant(
+            reader,
+            admin
+                .role_id(project["url"].as_str().expect("url"), "read_role")
+                .await,
+        )
+        .await;
     let reader_api = node.as_user("reader", "reader-pw");
     assert_eq!(reader_api.get(copy_url).await.1, json!({"can_copy": false}));
     let (status, body, _) = post_copy(&reader_api, copy_url, json!({})).await;
@@ -295,17 +282,14 @@ async fn projects_credentials_and_environments_copy_their_fields() {
     assert_eq!(status, 404, "an unreadable original is hidden");
 
     let maker = node.user("maker", "maker-pw").await;
-    grant(
-        &admin,
-        maker,
-        role_id(
-            &admin,
-            org["url"].as_str().expect("url"),
-            "project_admin_role",
+    admin
+        .grant(
+            maker,
+            admin
+                .role_id(org["url"].as_str().expect("url"), "project_admin_role")
+                .await,
         )
-        .await,
-    )
-    .await;
+        .await;
     let maker_api = node.as_user("maker", "maker-pw");
     let made = copied(&maker_api, &project, "demo 3").await;
     assert_eq!(
@@ -428,7 +412,9 @@ async fn inventories_copy_their_groups_hosts_and_memberships() {
     // An inventory admin of the organization may copy; a user who may only
     // use the inventory may not.
     let user = node.user("user", "user-pw").await;
-    grant(&admin, user, role_id(&admin, &inv_url, "use_role").await).await;
+    admin
+        .grant(user, admin.role_id(&inv_url, "use_role").await)
+        .await;
     let user_api = node.as_user("user", "user-pw");
     assert_eq!(
         user_api.get(&format!("{inv_url}copy/")).await.1,
@@ -447,17 +433,14 @@ async fn inventories_copy_their_groups_hosts_and_memberships() {
             json!({"detail": "You do not have permission to perform this action."})
         )
     );
-    grant(
-        &admin,
-        user,
-        role_id(
-            &admin,
-            org["url"].as_str().expect("url"),
-            "inventory_admin_role",
+    admin
+        .grant(
+            user,
+            admin
+                .role_id(org["url"].as_str().expect("url"), "inventory_admin_role")
+                .await,
         )
-        .await,
-    )
-    .await;
+        .await;
     let theirs = copied(&user_api, &inventory, "theirs").await;
     assert_eq!(theirs["total_hosts"], 3);
 }
@@ -592,7 +575,7 @@ async fn job_templates_copy_credentials_labels_groups_and_surveys() {
         (inventory["url"].as_str().expect("url"), "use_role"),
         (jt_url.as_str(), "read_role"),
     ] {
-        grant(&admin, runner, role_id(&admin, url, role).await).await;
+        admin.grant(runner, admin.role_id(url, role).await).await;
     }
     let runner_api = node.as_user("runner", "runner-pw");
     assert_eq!(
@@ -612,12 +595,14 @@ async fn job_templates_copy_credentials_labels_groups_and_surveys() {
             json!({"detail": "Insufficient access to Job Template credentials."})
         )
     );
-    grant(
-        &admin,
-        runner,
-        role_id(&admin, credential["url"].as_str().expect("url"), "use_role").await,
-    )
-    .await;
+    admin
+        .grant(
+            runner,
+            admin
+                .role_id(credential["url"].as_str().expect("url"), "use_role")
+                .await,
+        )
+        .await;
     assert_eq!(
         runner_api.get(&format!("{jt_url}copy/")).await.1,
         json!({"can_copy": true})
@@ -654,12 +639,14 @@ async fn job_templates_copy_credentials_labels_groups_and_surveys() {
     );
     let wf_copy = copied(&admin, &workflow, "flow 2").await;
     assert_eq!(wf_copy["extra_vars"], "b: 2");
-    grant(
-        &admin,
-        runner,
-        role_id(&admin, workflow["url"].as_str().expect("url"), "read_role").await,
-    )
-    .await;
+    admin
+        .grant(
+            runner,
+            admin
+                .role_id(workflow["url"].as_str().expect("url"), "read_role")
+                .await,
+        )
+        .await;
     assert_eq!(
         runner_api.get(wf_copy_url).await.1,
         json!({"can_copy": false, "can_copy_without_user_input": false, "templates_unable_to_copy": ["all"],

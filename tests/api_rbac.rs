@@ -9,21 +9,6 @@ use serde_json::{Value, json};
 /// (user, GET Eng, PATCH Eng, GET project, PATCH project, GET host, PATCH host, GET Other)
 type Expectation = (&'static str, u16, u16, u16, u16, u16, u16, u16);
 
-async fn role_id(admin: &Api, path: &str, role: &str) -> i64 {
-    let (status, object) = admin.get(path).await;
-    assert_eq!(status, 200, "{path}: {object}");
-    object["summary_fields"]["object_roles"][role]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{path} has no {role}: {object}"))
-}
-
-async fn grant(admin: &Api, user: i64, role: i64) {
-    let (status, body) = admin
-        .post(&format!("/api/v2/users/{user}/roles/"), json!({"id": role}))
-        .await;
-    assert_eq!(status, 204, "grant {role} to {user}: {body}");
-}
-
 #[tokio::test]
 async fn roles_decide_reads_and_writes() {
     let node = Node::start().await;
@@ -89,44 +74,46 @@ async fn roles_decide_reads_and_writes() {
     for name in names {
         users.insert(name, node.user(name, "pw").await);
     }
-    grant(
-        &admin,
-        users["org_admin"],
-        role_id(&admin, &eng_url, "admin_role").await,
-    )
-    .await;
-    grant(
-        &admin,
-        users["member"],
-        role_id(&admin, &eng_url, "member_role").await,
-    )
-    .await;
-    grant(
-        &admin,
-        users["auditor"],
-        role_id(&admin, &eng_url, "auditor_role").await,
-    )
-    .await;
-    grant(
-        &admin,
-        users["proj_admin"],
-        role_id(&admin, &project_url, "admin_role").await,
-    )
-    .await;
-    grant(
-        &admin,
-        users["inv_user"],
-        role_id(&admin, inventory["url"].as_str().expect("url"), "use_role").await,
-    )
-    .await;
-    grant(
-        &admin,
-        users["team_member"],
-        role_id(&admin, &team_url, "member_role").await,
-    )
-    .await;
+    admin
+        .grant(
+            users["org_admin"],
+            admin.role_id(&eng_url, "admin_role").await,
+        )
+        .await;
+    admin
+        .grant(
+            users["member"],
+            admin.role_id(&eng_url, "member_role").await,
+        )
+        .await;
+    admin
+        .grant(
+            users["auditor"],
+            admin.role_id(&eng_url, "auditor_role").await,
+        )
+        .await;
+    admin
+        .grant(
+            users["proj_admin"],
+            admin.role_id(&project_url, "admin_role").await,
+        )
+        .await;
+    admin
+        .grant(
+            users["inv_user"],
+            admin
+                .role_id(inventory["url"].as_str().expect("url"), "use_role")
+                .await,
+        )
+        .await;
+    admin
+        .grant(
+            users["team_member"],
+            admin.role_id(&team_url, "member_role").await,
+        )
+        .await;
     // The team gets the project's use role; its members inherit it.
-    let use_role = role_id(&admin, &project_url, "use_role").await;
+    let use_role = admin.role_id(&project_url, "use_role").await;
     let (status, body) = admin
         .post(&format!("{team_url}roles/"), json!({"id": use_role}))
         .await;
@@ -224,7 +211,7 @@ async fn roles_decide_reads_and_writes() {
 
     // Granting needs admin of the role's object; users cannot make themselves superusers.
     let member = node.as_user("member", "pw");
-    let admin_role = role_id(&admin, &eng_url, "admin_role").await;
+    let admin_role = admin.role_id(&eng_url, "admin_role").await;
     let (status, _) = member
         .post(
             &format!("/api/v2/users/{}/roles/", users["member"]),
@@ -240,7 +227,7 @@ async fn roles_decide_reads_and_writes() {
         .await;
     assert_eq!(status, 403);
     let org_admin = node.as_user("org_admin", "pw");
-    let member_role = role_id(&admin, &eng_url, "member_role").await;
+    let member_role = admin.role_id(&eng_url, "member_role").await;
     let (status, body) = org_admin
         .post(
             &format!("/api/v2/roles/{member_role}/users/"),
@@ -277,18 +264,22 @@ async fn organization_admins_manage_their_users_only() {
         .create("/api/v2/organizations/", json!({"name": "Ops"}))
         .await;
     let boss = node.user("boss", "pw").await;
-    grant(
-        &admin,
-        boss,
-        role_id(&admin, eng["url"].as_str().expect("url"), "admin_role").await,
-    )
-    .await;
-    grant(
-        &admin,
-        boss,
-        role_id(&admin, ops["url"].as_str().expect("url"), "member_role").await,
-    )
-    .await;
+    admin
+        .grant(
+            boss,
+            admin
+                .role_id(eng["url"].as_str().expect("url"), "admin_role")
+                .await,
+        )
+        .await;
+    admin
+        .grant(
+            boss,
+            admin
+                .role_id(ops["url"].as_str().expect("url"), "member_role")
+                .await,
+        )
+        .await;
     let boss = node.as_user("boss", "pw");
     let (status, body) = boss
         .post(

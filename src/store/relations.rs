@@ -228,10 +228,7 @@ pub async fn role_id(
             &[&content_type, &object_id, &role_field],
         )
         .await?;
-    Ok(match row {
-        Some(row) => Some(row.try_get(0)?),
-        None => None,
-    })
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 /// The name of the credential type that job template `template` already
@@ -254,10 +251,7 @@ pub async fn credential_clash(
             &[&template, &credential],
         )
         .await?;
-    Ok(match row {
-        Some(row) => Some(row.try_get(0)?),
-        None => None,
-    })
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 /// Whether group `group` is somewhere below group `top` (a child, a

@@ -44,10 +44,7 @@ pub async fn project_scm_type(
     let row = client
         .fetch_opt("SELECT scm_type FROM projects WHERE id = $1", &[&id])
         .await?;
-    Ok(match row {
-        Some(row) => Some(row.try_get(0)?),
-        None => None,
-    })
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 /// Inventory `id`'s kind (`""`, `smart` or `constructed`); `None` when there
@@ -59,10 +56,7 @@ pub async fn inventory_kind(
     let row = client
         .fetch_opt("SELECT kind FROM inventories WHERE id = $1", &[&id])
         .await?;
-    Ok(match row {
-        Some(row) => Some(row.try_get(0)?),
-        None => None,
-    })
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 /// Whether any credential is of credential type `type_id`.
@@ -91,8 +85,5 @@ pub async fn credential_kind(
             &[&id],
         )
         .await?;
-    Ok(match row {
-        Some(row) => Some(row.try_get(0)?),
-        None => None,
-    })
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }

@@ -19,10 +19,7 @@ pub async fn spec(
             &[&id],
         )
         .await?;
-    Ok(match row {
-        Some(row) => Some(row.try_get(0)?),
-        None => None,
-    })
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 /// Stores `spec` as the survey of object `id` of `table`; returns nothing.

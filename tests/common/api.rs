@@ -230,4 +230,23 @@ impl Api {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    /// The id of `role` among the object roles of the object at `path`.
+    pub async fn role_id(&self, path: &str, role: &str) -> i64 {
+        let (status, object) = self.get(path).await;
+        assert_eq!(status, 200, "{path}: {object}");
+        object["summary_fields"]["object_roles"][role]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{path} has no {role}: {object}"))
+    }
+
+    /// Grants role `role` to user `user` (as this client).
+    pub async fn grant(&self, user: i64, role: i64) {
+        let (status, body) = self
+            .post(
+                &format!("/api/v2/users/{user}/roles/"),
+                serde_json::json!({"id": role}),
+            )
+            .await;
+        assert_eq!(status, 204, "grant {role} to {user}: {body}");
+    }
 }
