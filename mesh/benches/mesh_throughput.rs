@@ -9,6 +9,7 @@
 //! # RAWX_BENCH_MESH_RUNS=3 (runs per throughput row; the median is shown)
 //! # RAWX_BENCH_MESH_EVENTS=200000 (events of the one-event-a-frame row)
 //! # RAWX_BENCH_MESH_PINGS=2000 (round trips per latency measurement)
+//! # RAWX_BENCH_MESH_UNITS=100 (work units read at once, sharing the MiB)
 //! ```
 //!
 //! What "hops" means here: 0 hops is the controller linked to the executor
@@ -37,6 +38,16 @@
 //!   `UnitHandle::output_from(0)` (offset-addressed, windowed, acked).
 //! - **one event a frame**: `Node::send` of one ~1 KiB event per frame
 //!   through 2 relays, the worst case for per-frame costs.
+//! - **work units at once**: 100 units submitted together to one executor
+//!   (0 and 2 hops), each writing an equal share of the same bytes; once
+//!   all have finished, the controller reads every output at the same time,
+//!   each with its own `UnitHandle::output_from(0)`. Besides the aggregate
+//!   rate (to the last byte of the last unit) and its ratio to the one-unit
+//!   row, the process's RSS above its level just before submitting, at its
+//!   peak, divided by the units. Each hop count runs in a fresh process of
+//!   this bench (here the allocator would reuse what earlier measurements
+//!   freed, hiding growth) holding every node, so that memory is the
+//!   controller's, the relays' and the executor's together.
 //!
 //! Latency: a 100-byte `Data` frame sent by the controller end and echoed by
 //! the executor end, one at a time, through 0 and 2 relays, and the same
@@ -57,7 +68,7 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -66,16 +77,18 @@ use bytes::Bytes;
 use mesh::frame::Message;
 use mesh::{
     ClientConfig, Delivery, ExecutorConfig, MeshCa, Node, NodeConfig, NodeId, NodeIdentity,
-    NodeStatus, PeerConfig, SigningKey, Timers, TransportConfig, TrustedKeys, WorkContext,
-    WorkFuture, WorkNode, WorkState, WorkUnitId, Worker, WorkerRegistry,
+    NodeStatus, PeerConfig, SigningKey, Timers, TransportConfig, TrustedKeys, UnitHandle,
+    WorkContext, WorkFuture, WorkNode, WorkState, WorkUnitId, Worker, WorkerRegistry,
 };
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 const HOUR: Duration = Duration::from_secs(3600);
+const MIB: f64 = 1024.0 * 1024.0;
 /// Bytes per frame or write, as the executor's output chunk.
 const CHUNK: usize = 32 * 1024;
 /// Generous bound on any single wait; a bench that hangs tells nobody
@@ -231,7 +244,7 @@ fn tls_for(ca: &MeshCa, server: &NodeIdentity, client: &NodeIdentity) -> Tls {
 }
 
 /// One throughput measurement.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Rate {
     name: String,
     hops: Option<u32>,
@@ -724,9 +737,16 @@ impl Worker for Events {
     }
 }
 
-/// A work unit whose output is the event stream, run on an executor
-/// `hops` relays away; times reading its whole output once it finished.
-async fn unit_stream(ca: &MeshCa, hops: u32, data: &Bytes, dir: &Path, runs: usize) -> Rate {
+/// A controller `WorkNode` and an executor `WorkNode` running `worker` as
+/// work type "events", `hops` relays apart, with routes both ways.
+struct WorkPair {
+    ctl: Arc<WorkNode>,
+    exec: WorkNode,
+    key: Arc<SigningKey>,
+    _relays: Vec<Node>,
+}
+
+async fn work_pair(ca: &MeshCa, hops: u32, worker: Events, exec_dir: PathBuf) -> WorkPair {
     let timers = bench_timers();
     let (key, _) = SigningKey::generate().expect("signing key");
     let client = ClientConfig {
@@ -747,7 +767,7 @@ async fn unit_stream(ca: &MeshCa, hops: u32, data: &Bytes, dir: &Path, runs: usi
     )
     .await
     .expect("controller starts");
-    let (_relays, last) = start_relays(
+    let (relays, last) = start_relays(
         ca,
         hops,
         ctl.node().local_addr().expect("ctl listens"),
@@ -755,8 +775,7 @@ async fn unit_stream(ca: &MeshCa, hops: u32, data: &Bytes, dir: &Path, runs: usi
     )
     .await;
     let mut workers = WorkerRegistry::new();
-    workers.register("events", Events(data.clone()));
-    let exec_dir = dir.join(format!("exec-{hops}"));
+    workers.register("events", worker);
     let exec = WorkNode::start(
         node_config(
             ca.issue(&id("exec"), HOUR).expect("cert"),
@@ -777,36 +796,77 @@ async fn unit_stream(ca: &MeshCa, hops: u32, data: &Bytes, dir: &Path, runs: usi
     .expect("executor starts");
     wait_route(ctl.node(), exec.node().id(), hops + 1).await;
     wait_route(exec.node(), ctl.node().id(), hops + 1).await;
+    WorkPair {
+        ctl: Arc::new(ctl),
+        exec,
+        key: Arc::new(key),
+        _relays: relays,
+    }
+}
 
-    let payload = std::io::Cursor::new(b"go".to_vec());
-    let handle = ctl
-        .submit(exec.node().id(), unit("events"), "events", payload, &key)
-        .await
-        .expect("submitted");
-    // Production is not measured: wait until the output is all on disk.
+impl WorkPair {
+    async fn submit(&self, name: &str) -> UnitHandle {
+        let payload = std::io::Cursor::new(b"go".to_vec());
+        self.ctl
+            .submit(
+                self.exec.node().id(),
+                unit(name),
+                "events",
+                payload,
+                &self.key,
+            )
+            .await
+            .expect("submitted")
+    }
+}
+
+/// Waits until the unit has succeeded with `size` bytes of output.
+async fn finished(handle: &UnitHandle, size: u64) {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let status = handle.status().await.expect("status");
         if status.state.is_final() {
             assert_eq!(status.state, WorkState::Succeeded, "{}", status.detail);
-            assert_eq!(status.output_size, data.len() as u64);
-            break;
+            assert_eq!(status.output_size, size);
+            return;
         }
         assert!(Instant::now() < deadline, "the unit never finished");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Reads a unit's whole output with `UnitHandle::output_from(0)`; its bytes
+/// and event lines.
+async fn read_output(handle: &UnitHandle) -> (u64, u64) {
+    let mut output = handle.output_from(0);
+    let (mut bytes, mut lines) = (0u64, 0u64);
+    while let Some(piece) = output.next().await {
+        let (at, piece) = piece.expect("output");
+        assert_eq!(at, bytes, "contiguous output");
+        bytes += piece.len() as u64;
+        lines += count_lines(&piece);
+    }
+    (bytes, lines)
+}
+
+/// A work unit whose output is the event stream, run on an executor
+/// `hops` relays away; times reading its whole output once it finished.
+async fn unit_stream(ca: &MeshCa, hops: u32, data: &Bytes, dir: &Path, runs: usize) -> Rate {
+    let pair = work_pair(
+        ca,
+        hops,
+        Events(data.clone()),
+        dir.join(format!("exec-{hops}")),
+    )
+    .await;
+    let handle = pair.submit("events").await;
+    // Production is not measured: wait until the output is all on disk.
+    finished(&handle, data.len() as u64).await;
     let mut measured = Vec::with_capacity(runs);
     for _ in 0..runs {
         let mark = CpuMark::now();
         let start = Instant::now();
-        let mut output = handle.output_from(0);
-        let (mut bytes, mut lines) = (0u64, 0u64);
-        while let Some(piece) = output.next().await {
-            let (at, piece) = piece.expect("output");
-            assert_eq!(at, bytes, "contiguous output");
-            bytes += piece.len() as u64;
-            lines += count_lines(&piece);
-        }
+        let (bytes, lines) = read_output(&handle).await;
         let secs = start.elapsed().as_secs_f64();
         let busy = mark.busy_since();
         let cpu = mark.cpu_since();
@@ -824,6 +884,246 @@ async fn unit_stream(ca: &MeshCa, hops: u32, data: &Bytes, dir: &Path, runs: usi
     }
     handle.release().await.expect("release");
     Rate::median(measured)
+}
+
+// ---------------------------------------------------------------- many units
+
+/// A number from this process's /proc status: `VmRSS:` and `VmHWM:` in
+/// bytes, `Threads:` as is.
+fn proc_status(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let n: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(if line.ends_with("kB") { n * 1024 } else { n })
+}
+
+/// The largest VmRSS of this process from `start` to `stop`, two ways:
+/// sampled every 5 ms by a thread of its own, and VmHWM after resetting it
+/// through /proc/self/clear_refs (Linux ≥ 4.0; without the reset VmHWM
+/// would hold the process's earlier peak). Also the most threads seen.
+struct RssPeak {
+    stop: Arc<AtomicBool>,
+    sampler: std::thread::JoinHandle<(Option<u64>, Option<u64>)>,
+    hwm_reset: bool,
+}
+
+impl RssPeak {
+    fn start() -> Self {
+        let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = stop.clone();
+        let sampler = std::thread::spawn(move || {
+            let (mut rss, mut threads) = (None, None);
+            loop {
+                rss = rss.max(proc_status("VmRSS:"));
+                threads = threads.max(proc_status("Threads:"));
+                if done.load(Ordering::Relaxed) {
+                    return (rss, threads);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        Self {
+            stop,
+            sampler,
+            hwm_reset,
+        }
+    }
+
+    /// (largest VmRSS sample, VmHWM if it could be reset, most threads).
+    fn stop(self) -> (Option<u64>, Option<u64>, Option<u64>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let (sampled, threads) = self.sampler.join().expect("RSS sampler");
+        let hwm = self.hwm_reset.then(|| proc_status("VmHWM:")).flatten();
+        (sampled, hwm, threads)
+    }
+}
+
+/// Many units read at once, beyond their aggregate rate.
+#[derive(Debug, Serialize, Deserialize)]
+struct Crowd {
+    hops: u32,
+    units: usize,
+    unit_bytes: u64,
+    /// Submitting every unit at once until the last had finished, in s.
+    produce_secs: f64,
+    rss_before: Option<u64>,
+    rss_sampled: Option<u64>,
+    rss_hwm: Option<u64>,
+    threads_before: Option<u64>,
+    threads_peak: Option<u64>,
+    /// When each unit's last byte was read, in s from the start, sorted;
+    /// of the median run.
+    done_secs: Vec<f64>,
+}
+
+impl Crowd {
+    /// RSS above the level before submitting, at its highest.
+    fn growth(&self) -> Option<u64> {
+        let peak = self.rss_hwm.max(self.rss_sampled)?;
+        Some(peak.saturating_sub(self.rss_before?))
+    }
+
+    fn per_unit(&self) -> Option<u64> {
+        self.growth().map(|g| g / self.units as u64)
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "hops": self.hops, "units": self.units, "unit_bytes": self.unit_bytes,
+            "submit_and_produce_s": self.produce_secs, "rss_before_bytes": self.rss_before,
+            "rss_peak_sampled_bytes": self.rss_sampled, "rss_peak_hwm_bytes": self.rss_hwm,
+            "rss_growth_bytes": self.growth(), "rss_growth_per_unit_bytes": self.per_unit(),
+            "threads_before": self.threads_before, "threads_peak": self.threads_peak,
+            "unit_done_s": self.done_secs,
+        })
+    }
+}
+
+/// `units` work units, each writing `share`, submitted at once to an
+/// executor `hops` relays away; once all have finished, the controller reads
+/// every output at the same time, each with its own `output_from(0)`.
+/// Timed from starting the readers to the last byte of the last unit; RSS
+/// watched from just before submitting to the end of the last read.
+async fn units_at_once(
+    ca: &MeshCa,
+    hops: u32,
+    share: &Bytes,
+    units: usize,
+    dir: &Path,
+    runs: usize,
+) -> (Rate, Crowd) {
+    let pair = work_pair(
+        ca,
+        hops,
+        Events(share.clone()),
+        dir.join(format!("units-{hops}")),
+    )
+    .await;
+    let pair = Arc::new(pair);
+    let size = share.len() as u64;
+
+    let rss_before = proc_status("VmRSS:");
+    let threads_before = proc_status("Threads:");
+    let peak = RssPeak::start();
+    let start = Instant::now();
+    let mut submits = tokio::task::JoinSet::new();
+    for i in 0..units {
+        let pair = pair.clone();
+        submits.spawn(async move { pair.submit(&format!("events-{i}")).await });
+    }
+    let mut handles = Vec::with_capacity(units);
+    while let Some(handle) = submits.join_next().await {
+        handles.push(handle.expect("submit task"));
+    }
+    // Production is not measured, as for one unit: all output on disk first.
+    for handle in &handles {
+        finished(handle, size).await;
+    }
+    let produce_secs = start.elapsed().as_secs_f64();
+
+    let mut measured = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mark = CpuMark::now();
+        let start = Instant::now();
+        let mut readers = tokio::task::JoinSet::new();
+        for handle in &handles {
+            let handle = handle.clone();
+            readers.spawn(async move {
+                let (bytes, lines) = read_output(&handle).await;
+                (bytes, lines, start.elapsed().as_secs_f64())
+            });
+        }
+        let (mut bytes, mut lines, mut done) = (0u64, 0u64, Vec::with_capacity(units));
+        while let Some(read) = readers.join_next().await {
+            let (b, l, at) = read.expect("reader task");
+            assert_eq!(b, size, "a unit's whole output");
+            bytes += b;
+            lines += l;
+            done.push(at);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        done.sort_by(f64::total_cmp);
+        let rate = Rate {
+            name: format!("{units} work units at once (output_from each)"),
+            hops: Some(hops),
+            bytes,
+            events: lines,
+            secs,
+            busy: mark.busy_since(),
+            cpu: mark.cpu_since(),
+            runs: Vec::new(),
+        };
+        measured.push((rate, done));
+    }
+    let (rss_sampled, rss_hwm, threads_peak) = peak.stop();
+    for handle in &handles {
+        handle.release().await.expect("release");
+    }
+
+    // The median run, as Rate::median, keeping its units' finishing times.
+    measured.sort_by(|a, b| a.0.mb_s().total_cmp(&b.0.mb_s()));
+    let all: Vec<f64> = measured.iter().map(|(r, _)| r.mb_s()).collect();
+    let (mut rate, done_secs) = measured.swap_remove(measured.len() / 2);
+    rate.runs = all;
+    let crowd = Crowd {
+        hops,
+        units,
+        unit_bytes: size,
+        produce_secs,
+        rss_before,
+        rss_sampled,
+        rss_hwm,
+        threads_before,
+        threads_peak,
+        done_secs,
+    };
+    (rate, crowd)
+}
+
+/// Set in the child process that runs `units_at_once`: the hop count.
+const UNITS_CHILD: &str = "RAWX_BENCH_MESH_UNITS_CHILD";
+
+/// Runs `units_at_once` in a fresh process of this bench. In this one the
+/// allocator keeps what the earlier measurements freed and hands it out
+/// again without RSS growing: one unit streaming 256 MiB showed no growth
+/// at all, and 1,000 units at 2 hops right after 1,000 at 0 hops a quarter
+/// of the 0-hop growth.
+fn units_in_child(hops: u32) -> (Rate, Crowd) {
+    let exe = std::env::current_exe().expect("this bench's path");
+    let out = std::process::Command::new(exe)
+        .env(UNITS_CHILD, hops.to_string())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("units-at-once child runs");
+    assert!(out.status.success(), "units-at-once child: {}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).expect("units-at-once child's figures")
+}
+
+/// The child's side of `units_in_child`: figures as one JSON line.
+fn units_child(hops: u32) {
+    let mib: usize = env_or("RAWX_BENCH_MESH_MB", 256);
+    let runs: usize = env_or("RAWX_BENCH_MESH_RUNS", 3usize).max(1);
+    let units: usize = env_or("RAWX_BENCH_MESH_UNITS", 100usize).max(1);
+    // Every unit writes the same bytes: which bytes does not matter, and one
+    // shared copy keeps the workers' input out of the memory measured.
+    let (share, _) = event_stream((mib << 20) / units);
+    let ca = MeshCa::generate().expect("CA");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let measured = runtime.block_on(units_at_once(&ca, hops, &share, units, dir.path(), runs));
+    drop(runtime);
+    println!(
+        "{}",
+        serde_json::to_string(&measured).expect("figures serialize")
+    );
 }
 
 // ---------------------------------------------------------------- convergence
@@ -1016,6 +1316,9 @@ impl Latency {
 }
 
 fn main() {
+    if let Some(hops) = std::env::var(UNITS_CHILD).ok().and_then(|h| h.parse().ok()) {
+        return units_child(hops);
+    }
     let mib: usize = env_or("RAWX_BENCH_MESH_MB", 256);
     let single_events: usize = env_or("RAWX_BENCH_MESH_EVENTS", 200_000);
     let pings: usize = env_or("RAWX_BENCH_MESH_PINGS", 2000);
@@ -1062,7 +1365,6 @@ fn main() {
         }
         out
     };
-
     let ca = MeshCa::generate().expect("CA");
     let ctl_id = ca.issue(&id("ctl"), HOUR).expect("cert");
     let exec_id = ca.issue(&id("exec"), HOUR).expect("cert");
@@ -1133,6 +1435,12 @@ fn main() {
         (latencies, converged)
     });
     drop(runtime);
+    let mut crowds = Vec::new();
+    for hops in [0, 2] {
+        let (rate, crowd) = units_in_child(hops);
+        rates.push(rate);
+        crowds.push(crowd);
+    }
 
     // ---- tables
     println!();
@@ -1202,6 +1510,52 @@ fn main() {
         find("quinn stream, 16", Some(0)) / quinn_default
     );
 
+    let count = |n: Option<u64>| n.map_or_else(|| "?".into(), |n| n.to_string());
+    let mib_of =
+        |b: Option<u64>| b.map_or_else(|| "?".into(), |b| format!("{:.1}", b as f64 / MIB));
+    println!();
+    if let Some(c) = crowds.first() {
+        println!(
+            "Units at once: {} units of {} bytes, median of {runs} runs, each hop count in a fresh process of this bench that holds every node (controller, relays, executor): RSS is theirs together; peak = max(VmHWM reset before submitting, VmRSS sampled every 5 ms).",
+            c.units,
+            thousands(c.unit_bytes as f64)
+        );
+    }
+    println!(
+        "| units at once | hops | MB/s | events/s | / one unit's stream | units done after s (first / median / last) | submit + produce s | RSS before MiB | peak above MiB (VmHWM / sampled) | KiB per unit | threads before → peak |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut crowd_json = Vec::new();
+    for c in &crowds {
+        let prefix = format!("{} work units at once", c.units);
+        let hops = Some(c.hops);
+        let (mb, ev) = (find(&prefix, hops), events_at(&prefix, hops));
+        let vs_one = mb / find("work-unit output", hops);
+        let above = |p: Option<u64>| mib_of(p.zip(c.rss_before).map(|(p, b)| p.saturating_sub(b)));
+        println!(
+            "| {} | {} | {mb:.1} | {} | {vs_one:.2} | {:.2} / {:.2} / {:.2} | {:.2} | {} | {} / {} | {} | {} → {} |",
+            c.units,
+            c.hops,
+            thousands(ev),
+            percentile(&c.done_secs, 0.0),
+            percentile(&c.done_secs, 50.0),
+            percentile(&c.done_secs, 100.0),
+            c.produce_secs,
+            mib_of(c.rss_before),
+            above(c.rss_hwm),
+            above(c.rss_sampled),
+            c.per_unit()
+                .map_or_else(|| "?".into(), |b| thousands(b as f64 / 1024.0)),
+            count(c.threads_before),
+            count(c.threads_peak),
+        );
+        let mut j = c.json();
+        j["mb_per_s"] = json!(mb);
+        j["events_per_s"] = json!(ev);
+        j["over_one_unit_stream"] = json!(vs_one);
+        crowd_json.push(j);
+    }
+
     println!();
     println!("| 100-byte round trip | messages | p50 µs | p99 µs | max µs |");
     println!("|---|---|---|---|---|");
@@ -1250,6 +1604,7 @@ fn main() {
         "tls_cipher_suite": suite,
         "throughput": rates.iter().map(Rate::json).collect::<Vec<_>>(),
         "targets": ratios,
+        "units_at_once": crowd_json,
         "latency": latencies.iter().map(Latency::json).collect::<Vec<_>>(),
         "convergence": converged.iter().map(|c| json!({
             "case": c.case, "route_ms": c.route_ms, "delivery_ms": c.delivery_ms,
