@@ -213,6 +213,7 @@ impl Node {
             connected: connected_tx,
             events: events_tx.clone(),
             links: JoinSet::new(),
+            revoked: BTreeSet::new(),
         };
         let mut tasks = vec![tokio::spawn(core.run(events_rx, timers.advertise_interval))];
         if config.listen.is_some() {
@@ -283,6 +284,15 @@ impl Node {
             .send(Frame::Routed(routed))
             .await
             .map_err(|_| NodeError::Unreachable(dest.clone()))
+    }
+
+    /// Refuses the nodes in `nodes` from now on (replacing the previous
+    /// set): their links close, redials are refused, their adverts ignored.
+    pub async fn revoke(&self, nodes: BTreeSet<NodeId>) -> Result<(), NodeError> {
+        self.events
+            .send(Event::Revoke(nodes))
+            .await
+            .map_err(|_| NodeError::Stopped)
     }
 
     /// The mesh as this node sees it now.
@@ -393,6 +403,7 @@ enum Event {
     Down { peer: NodeId, conn: u64 },
     Advertise { from: NodeId, ad: Advertisement },
     Status(oneshot::Sender<NodeStatus>),
+    Revoke(BTreeSet<NodeId>),
 }
 
 struct PeerEntry {
@@ -417,6 +428,8 @@ struct Core {
     connected: watch::Sender<BTreeSet<NodeId>>,
     events: mpsc::Sender<Event>,
     links: JoinSet<()>,
+    /// Nodes whose certificates are no longer accepted.
+    revoked: BTreeSet<NodeId>,
 }
 
 impl Core {
@@ -439,6 +452,7 @@ impl Core {
         match event {
             Event::Up(link) => self.link_up(link),
             Event::Down { peer, conn } => self.link_down(&peer, conn),
+            Event::Advertise { ad, .. } if self.revoked.contains(&ad.origin) => {}
             Event::Advertise { from, ad } => match self.db.receive(ad.clone(), Instant::now()) {
                 Received::Accepted { routes_changed } => {
                     self.flood(&ad, Some(&from));
@@ -456,6 +470,31 @@ impl Core {
             Event::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Event::Revoke(nodes) => self.revoke(nodes),
+        }
+    }
+
+    /// From now on refuses `nodes` (and only them): closes their links,
+    /// forgets what they advertised, and ignores their adverts, so no
+    /// route leads to them through this node's view.
+    fn revoke(&mut self, nodes: BTreeSet<NodeId>) {
+        let newly: Vec<NodeId> = nodes.difference(&self.revoked).cloned().collect();
+        self.revoked = nodes;
+        let mut changed = false;
+        for node in newly {
+            warn!(node = %node, "mesh node revoked");
+            if let Some(entry) = self.peers.get(&node) {
+                entry.connection.close(
+                    VarInt::from_u32(close_code::REVOKED),
+                    b"this node was revoked",
+                );
+                let conn = entry.conn;
+                self.link_down(&node, conn);
+            }
+            changed |= self.db.forget(&node);
+        }
+        if changed {
+            self.rebuild_forwarding();
         }
     }
 
@@ -473,6 +512,10 @@ impl Core {
 
     fn link_up(&mut self, link: Link) {
         let peer = link.peer().clone();
+        if self.revoked.contains(&peer) {
+            link.close(close_code::REVOKED, "this node was revoked");
+            return;
+        }
         let dialer = if link.dialed() {
             self.shared.me.clone()
         } else {

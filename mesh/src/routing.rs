@@ -178,6 +178,12 @@ impl LinkStateDb {
         Received::Accepted { routes_changed }
     }
 
+    /// Drops `origin`'s advertisement (a revoked node: nothing it says
+    /// counts); true when routes changed.
+    pub fn forget(&mut self, origin: &NodeId) -> bool {
+        self.others.remove(origin).is_some() && self.recompute()
+    }
+
     /// Drops advertisements older than their lifetime; returns whether the
     /// route table changed.
     pub fn expire(&mut self, now: Instant) -> bool {

@@ -28,6 +28,8 @@ pub mod close_code {
     pub const IDENTITY: u32 = 2;
     /// A link to this peer already exists.
     pub const DUPLICATE: u32 = 3;
+    /// The peer's node was revoked: its certificate is no longer accepted.
+    pub const REVOKED: u32 = 4;
 }
 
 /// Server name given to quinn when dialing; names are not checked at the TLS

@@ -235,3 +235,49 @@ async fn two_nodes_that_dial_each_other_keep_one_link() {
     x.send(&id("y"), data(0, "one link")).await.expect("send");
     assert_eq!(receive(&mut y_rx).await.message, data(0, "one link"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_node_is_cut_off_and_stays_out() {
+    let ca = MeshCa::generate().expect("ca");
+    let (a, _a_rx) = start(&ca, "a", true, &[]).await;
+    let (b, _b_rx) = start(&ca, "b", true, &[(addr(&a), 1)]).await;
+    // c reaches a directly and through b.
+    let (_c, _c_rx) = start(&ca, "c", false, &[(addr(&a), 1), (addr(&b), 1)]).await;
+    until(&a, "links to b and c", |s| s.peers.len() == 2).await;
+    until(&a, "a route to c", |s| via(s, "c").is_some()).await;
+
+    a.revoke([id("c")].into_iter().collect())
+        .await
+        .expect("revoke");
+    let status = until(&a, "c gone", |s| {
+        s.peers.iter().all(|p| p.node != id("c")) && via(s, "c").is_none()
+    })
+    .await;
+    assert!(
+        status.nodes.iter().all(|n| n.node != id("c")),
+        "{status:#?}"
+    );
+    // c keeps redialing (every 50–500 ms) and b keeps its own link to c and
+    // advertises it: none of it brings c back into a's view.
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let status = a.status().await.expect("status");
+        assert!(
+            status.peers.iter().all(|p| p.node != id("c")),
+            "{status:#?}"
+        );
+        assert!(via(&status, "c").is_none(), "{status:#?}");
+    }
+    until(&b, "b still links to c", |s| {
+        s.peers.iter().any(|p| p.node == id("c"))
+    })
+    .await;
+    assert!(matches!(
+        a.send(&id("c"), data(0, "x")).await,
+        Err(mesh::NodeError::Unreachable(_))
+    ));
+
+    // Lifting the revocation lets c back in.
+    a.revoke(Default::default()).await.expect("revoke none");
+    until(&a, "c back", |s| via(s, "c").is_some()).await;
+}
