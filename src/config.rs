@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every key of `config/rawx.toml`; the same names, upper-cased after
 /// `RAWX_`, are read from the environment.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 19] = [
     "listen",
     "database_url",
     "redis_url",
@@ -29,6 +29,8 @@ pub const KEYS: [&str; 17] = [
     "mesh_listen",
     "mesh_peers",
     "mesh_dir",
+    "mesh_reconnect_timeout",
+    "mesh_idle_timeout",
 ];
 
 /// The whole configuration of a node. `config/rawx.toml` documents each key.
@@ -72,6 +74,12 @@ pub struct Config {
     /// The node's mesh identity, CA, trusted keys and work units; empty is
     /// `<data_dir>/mesh`.
     pub mesh_dir: PathBuf,
+    /// Seconds a controller keeps trying to reach the execution node of a
+    /// running job before the job ends as `error`.
+    pub mesh_reconnect_timeout: u64,
+    /// Seconds of silence after which a mesh link counts as dead (QUIC's
+    /// idle timeout; keepalives go at a quarter of it).
+    pub mesh_idle_timeout: u64,
 }
 
 impl Default for Config {
@@ -94,6 +102,8 @@ impl Default for Config {
             mesh_listen: String::new(),
             mesh_peers: Vec::new(),
             mesh_dir: PathBuf::new(),
+            mesh_reconnect_timeout: 600,
+            mesh_idle_timeout: 21,
         }
     }
 }
@@ -152,6 +162,18 @@ impl Config {
             return Err(ConfigError::BadValue {
                 key: "listen",
                 problem: format!("`{}` is not an address like 127.0.0.1:8013", self.listen),
+            });
+        }
+        if self.mesh_idle_timeout < 2 {
+            return Err(ConfigError::BadValue {
+                key: "mesh_idle_timeout",
+                problem: "must be at least 2 (seconds)".into(),
+            });
+        }
+        if self.mesh_reconnect_timeout == 0 {
+            return Err(ConfigError::BadValue {
+                key: "mesh_reconnect_timeout",
+                problem: "must be at least 1 (seconds)".into(),
             });
         }
         if self.heartbeat_interval == 0 {
@@ -273,6 +295,16 @@ impl Config {
     /// The heartbeat period.
     pub fn heartbeat_interval(&self) -> Duration {
         Duration::from_secs(self.heartbeat_interval)
+    }
+
+    /// The mesh transport's idle timeout.
+    pub fn mesh_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.mesh_idle_timeout)
+    }
+
+    /// How long a run's execution node may stay out of reach.
+    pub fn mesh_reconnect_timeout(&self) -> Duration {
+        Duration::from_secs(self.mesh_reconnect_timeout)
     }
 }
 

@@ -282,6 +282,66 @@ async fn a_node_joins_with_a_one_time_token_and_links_to_the_controller() {
     let control_status = mesh_status(node.server.data_dir.path());
     assert!(control_status.contains("exec-1"), "{control_status}");
     exec.assert_running();
+
+    // Deprovisioning the instance revokes its certificate: the control node
+    // closes the link and refuses the node's redials from then on.
+    let url = format!("/api/v2/instances/{}/", instance["id"]);
+    let (status, body) = admin.patch(&url, json!({"node_state": "ready"})).await;
+    assert_eq!(status, 200, "an unchanged state is fine: {body}");
+    let (status, body) = admin
+        .patch(&url, json!({"node_state": "unavailable"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["node_state"][0],
+        "Can only change instances to the 'deprovisioning' state."
+    );
+    let (_, me) = admin
+        .get(&format!("/api/v2/instances/?hostname={controller}"))
+        .await;
+    let (status, body) = admin
+        .patch(
+            &format!("/api/v2/instances/{}/", me["results"][0]["id"]),
+            json!({"node_state": "deprovisioning"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["node_state"][0],
+        "Can only deprovision execution or hop nodes."
+    );
+    let (status, body) = admin
+        .patch(&url, json!({"node_state": "deprovisioning"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["node_state"], "deprovisioning");
+    let peers = |dir: &Path| -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(dir.join("mesh/status.json")).ok()?;
+        let doc: Value = serde_json::from_str(&text).ok()?;
+        Some(
+            doc["status"]["peers"]
+                .as_array()?
+                .iter()
+                .filter_map(|p| p["node"].as_str().map(str::to_owned))
+                .collect(),
+        )
+    };
+    let control_dir = node.server.data_dir.path().to_owned();
+    eventually("exec-1's link closed", || {
+        let peers = peers(&control_dir);
+        async move { peers.filter(|p| !p.iter().any(|n| n == "exec-1")) }
+    })
+    .await;
+    // The execution node redials within seconds; each status rewrite (every
+    // 2 s) still shows no link.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = peers(&control_dir).unwrap_or_default();
+        assert!(!now.iter().any(|n| n == "exec-1"), "{now:?}");
+    }
+    let (_, body) = admin.get(&url).await;
+    assert_eq!(body["node_state"], "deprovisioning", "{body}");
+    exec.assert_running();
 }
 
 /// An identity for `name` from a CA of the test's own, as `rawx node join`

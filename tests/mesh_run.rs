@@ -262,7 +262,9 @@ impl Mesh {
             &self.dest,
             &self.key,
             mesh::WorkUnitId::random(),
+            "ansible-runner",
             payload,
+            PATIENCE,
         )
         .await
         .expect("the unit is submitted")

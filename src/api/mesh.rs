@@ -163,8 +163,8 @@ pub async fn visualizer(
             })
         })
         .collect();
-    let status = match mesh.as_ref().and_then(|m| m.work_node.clone()) {
-        Some(node) => node.node().status().await.ok(),
+    let status = match mesh.as_ref() {
+        Some(m) => m.work_node.node().status().await.ok(),
         None => None,
     };
     // One link per pair of nodes: "established" when both ends advertise

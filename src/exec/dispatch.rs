@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::event::{EventTable, JobEvent};
-use super::runner::{RunSpec, RunnerMessage, start};
+use super::runner::{RunSpec, RunnerMessage};
+use crate::node::mesh::{ANSIBLE_RUNNER, LOCAL};
 use crate::store::jobs::{self, HostStats};
 use crate::store::{Db, events, project_updates, schedule};
 
@@ -45,8 +46,10 @@ pub struct Executor {
     pub wake: OnceCell<Rc<dyn Fn()>>,
     /// Which runs were asked to cancel, read once for all of them.
     pub cancels: CancelBoard,
-    /// Runs streaming on this node now.
-    pub running: std::cell::Cell<usize>,
+    /// The mesh node and work-signing key that carry every run: this
+    /// node's own as `local` units of its own executor, an execution node's
+    /// through the mesh.
+    pub mesh: super::remote::MeshExec,
 }
 
 /// The jobs asked to cancel, read with one query per interval for every run
@@ -57,22 +60,6 @@ pub struct CancelBoard {
     canceled: std::cell::RefCell<std::collections::HashSet<i64>>,
     read_at: std::cell::Cell<Option<std::time::Instant>>,
     reading: std::cell::Cell<bool>,
-}
-
-/// Counts a run as streaming for as long as it lives.
-struct RunCount<'a>(&'a std::cell::Cell<usize>);
-
-impl<'a> RunCount<'a> {
-    fn enter(count: &'a std::cell::Cell<usize>) -> Self {
-        count.set(count.get() + 1);
-        RunCount(count)
-    }
-}
-
-impl Drop for RunCount<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
-    }
 }
 
 struct ClearOnDrop<'a>(&'a std::cell::Cell<bool>);
@@ -226,9 +213,19 @@ pub(super) fn prepare_dirs(pdd: &Path) -> Result<(), RunError> {
 
 impl Executor {
     async fn run_unit(&self, id: i64) -> Result<(), RunError> {
-        let (kind, created) = jobs::kind_of(&self.db, id)
+        let (kind, created, execution_node) = jobs::kind_of(&self.db, id)
             .await?
             .ok_or_else(|| RunError::Setup("the job is gone".into()))?;
+        // Where the run goes: this node's own executor, or an execution
+        // node the TaskManager placed it on.
+        let target = match execution_node.as_str() {
+            "" => None,
+            node if node == self.node => None,
+            node => Some(
+                ::mesh::NodeId::new(node)
+                    .map_err(|e| setup(&format!("execution node {node}"), e))?,
+            ),
+        };
         let table = EventTable::of_kind(&kind)
             .ok_or_else(|| RunError::Setup(format!("rawx does not run {kind} jobs")))?;
         events::ensure_partition(&self.db, &kind, created).await?;
@@ -247,11 +244,19 @@ impl Executor {
             }
         };
         // SSH connections are the run's own: never shared with another job
-        // (the default path depends only on host, port and user).
+        // (the default path depends only on host, port and user). On an
+        // execution node the data dir is elsewhere: the path is relative to
+        // the run's working directory (ansible-runner's: the data dir for
+        // ad hoc commands, its `project/` otherwise).
+        let control_path = match (&target, kind.as_str()) {
+            (None, _) => pdd.join("cp").display().to_string(),
+            (Some(_), "ad_hoc_command") => "cp".into(),
+            (Some(_), _) => "../cp".into(),
+        };
         if let Some(Value::Object(env)) = prepared.kwargs.get_mut("envvars") {
             env.insert(
                 "ANSIBLE_SSH_CONTROL_PATH_DIR".into(),
-                Value::String(pdd.join("cp").display().to_string()),
+                Value::String(control_path),
             );
         }
         if !jobs::mark_running(
@@ -266,7 +271,7 @@ impl Executor {
             let _ = std::fs::remove_dir_all(&pdd);
             return Ok(());
         }
-        let result = self.stream(id, table, &prepared, &pdd).await;
+        let result = self.stream(id, table, &prepared, &pdd, target).await;
         let inventory_output = match (&prepared.after, &result) {
             (AfterRun::InventoryUpdate(import), Ok(outcome)) if outcome.status == "successful" => {
                 Some(std::fs::read(&import.output))
@@ -363,22 +368,51 @@ impl Executor {
         table: EventTable,
         prepared: &Prepared,
         pdd: &Path,
+        target: Option<::mesh::NodeId>,
     ) -> Result<Outcome, RunError> {
-        let _counted = RunCount::enter(&self.running);
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let run_spec = RunSpec {
             private_data_dir: pdd.to_path_buf(),
             ident: id.to_string(),
             playbook: prepared.playbook.clone(),
             kwargs: prepared.kwargs.clone(),
             venv: self.venv.clone(),
-            // A lone run keeps full speed; once runs outnumber the cores they
-            // yield to the control plane, which would otherwise starve.
-            yield_cpu: self.running.get() > cores,
+            // The executor's worker decides (by its count of runs).
+            yield_cpu: false,
         };
-        let mut run = start(&run_spec)
-            .await
-            .map_err(|e| setup("ansible-runner", e))?;
+        let mesh = &self.mesh;
+        let remote = target.is_some();
+        let (dest, work_type, payload) = match target {
+            // The data dir is here: only the kwargs travel (AWX's
+            // `only_transmit_kwargs` for control-plane work).
+            None => (
+                mesh.work_node.node().id().clone(),
+                LOCAL,
+                super::remote::kwargs_payload(&run_spec)
+                    .await
+                    .map_err(|e| setup("ansible-runner", e))?,
+            ),
+            Some(dest) => (
+                dest,
+                ANSIBLE_RUNNER,
+                super::remote::transmit(&run_spec)
+                    .await
+                    .map_err(|e| setup("ansible-runner transmit", e))?,
+            ),
+        };
+        let unit = ::mesh::WorkUnitId::random();
+        // Recorded first: whoever looks at the job can find its unit.
+        jobs::record_work_unit(&self.db, id, unit.as_str()).await?;
+        let mut run = super::remote::run_remote(
+            &mesh.work_node,
+            &dest,
+            &mesh.key,
+            unit,
+            work_type,
+            payload,
+            mesh.reconnect,
+        )
+        .await
+        .map_err(|e| setup(&format!("work unit on {dest}"), e))?;
         let created = prepared.created.to_rfc3339();
         let mut status = String::from("error");
         let mut explanation = String::new();
@@ -410,7 +444,16 @@ impl Executor {
             let message = tokio::select! {
                 message = run.messages.recv() => message,
                 _ = tick.tick() => {
-                    cancel.step(&self.db, &self.cancels, id, run.child.id()).await;
+                    if cancel.due(&self.db, &self.cancels, id).await {
+                        // The executor stops the whole run; the stream then
+                        // ends with ansible-runner's `canceled`.
+                        let unit = run.unit.clone();
+                        tokio::spawn(async move {
+                            if let Err(err) = unit.cancel().await {
+                                tracing::warn!(unit = %unit.id(), %err, "cancel of a work unit failed");
+                            }
+                        });
+                    }
                     continue;
                 }
             };
@@ -449,7 +492,18 @@ impl Executor {
                         explanation = e;
                     }
                 }
-                Ok(RunnerMessage::Artifacts(_)) => {}
+                Ok(RunnerMessage::Artifacts(zip)) => {
+                    // A remote run's artifacts come back only in the stream:
+                    // the cached facts are read from them.
+                    if remote && matches!(prepared.after, AfterRun::Job { facts: Some(_) }) {
+                        let dir = pdd.join("artifacts").join(id.to_string());
+                        if let Err(err) =
+                            super::remote::unpack_artifacts(&self.venv, &zip, &dir).await
+                        {
+                            tracing::warn!(job = id, %err, "cannot unpack a remote run's artifacts");
+                        }
+                    }
+                }
                 Ok(RunnerMessage::Eof) => {
                     ended = true;
                 }
@@ -473,10 +527,14 @@ impl Executor {
         }
         self.hand_over(&mut batch, &mut marks, prepared.created)
             .await?;
-        let _ = run.child.wait().await;
+        // The stream was read to its end, or given up: the unit's files go,
+        // and a run still going over there (its node was out of reach) is
+        // stopped once the node answers again. The job's end waits for none
+        // of it.
+        tokio::spawn(super::remote::release_eventually(run.unit.clone()));
         if cancel.timed_out {
             status = "timeout".into();
-        } else if cancel.requested.is_some() {
+        } else if cancel.requested {
             // Whatever the worker said last, the run ends canceled.
             status = "canceled".into();
             explanation = String::new();
@@ -587,55 +645,30 @@ pub(super) fn write_private(path: &Path, bytes: &[u8], mode: u32) -> Result<(), 
         .map_err(|e| setup(&path.display().to_string(), e))
 }
 
-/// How long a canceled run gets after each signal before the next one.
-const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Cancelling a run: SIGINT to the whole process tree, then SIGTERM, then
-/// SIGKILL, each after a grace period; the tree is snapshotted when the
-/// cancel starts, before any parent dies and orphans its children.
+/// A run's stop: a cancel asked through the API, or its timeout. The
+/// executor that runs the unit stops the whole process tree.
 #[derive(Default)]
 struct CancelState {
     /// When the template's timeout runs out, if it has one.
     deadline: Option<std::time::Instant>,
     timed_out: bool,
-    requested: Option<std::time::Instant>,
-    tree: Vec<u32>,
-    stage: u8,
+    requested: bool,
 }
 
 impl CancelState {
-    async fn step(&mut self, db: &Db, board: &CancelBoard, job: i64, worker: Option<u32>) {
-        use nix::sys::signal::Signal;
-        let Some(worker) = worker else {
-            return;
-        };
-        if self.requested.is_none() {
-            self.timed_out = self
-                .deadline
-                .is_some_and(|at| std::time::Instant::now() >= at);
-            if !self.timed_out && !board.requested(db, job).await {
-                return;
-            }
-            self.requested = Some(std::time::Instant::now());
-            self.tree = super::runner::process_tree(worker);
-            super::runner::signal_all(&self.tree, Signal::SIGINT);
-            self.stage = 1;
-            return;
+    /// Whether the run must stop now (a cancel or its timeout); true once.
+    async fn due(&mut self, db: &Db, board: &CancelBoard, job: i64) -> bool {
+        if self.requested {
+            return false;
         }
-        let since = self.requested.map(|at| at.elapsed()).unwrap_or_default();
-        // Forks that appeared since still belong to the run.
-        for pid in super::runner::process_tree(worker) {
-            if !self.tree.contains(&pid) {
-                self.tree.push(pid);
-            }
+        self.timed_out = self
+            .deadline
+            .is_some_and(|at| std::time::Instant::now() >= at);
+        if !self.timed_out && !board.requested(db, job).await {
+            return false;
         }
-        if self.stage == 1 && since >= CANCEL_GRACE {
-            super::runner::signal_all(&self.tree, Signal::SIGTERM);
-            self.stage = 2;
-        } else if self.stage == 2 && since >= CANCEL_GRACE * 2 {
-            super::runner::signal_all(&self.tree, Signal::SIGKILL);
-            self.stage = 3;
-        }
+        self.requested = true;
+        true
     }
 }
 

@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use ::mesh::{
     ClientError, NodeId, SigningKey, StatusReport, UnitHandle, WorkNode, WorkState, WorkUnitId,
@@ -33,12 +34,7 @@ use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::sync::mpsc;
 
 use super::runner::{RunSpec, RunnerError, RunnerMessage, clean_path, read_stream};
-use crate::node::mesh::ANSIBLE_RUNNER;
 
-/// Consecutive reads of a unit's output that may time out (each after the
-/// mesh client's `give_up`, 120 s by default) before the run is given up:
-/// an execution node that is away this long is lost, not slow.
-pub const RESUME_ATTEMPTS: u32 = 5;
 /// Messages waiting for the caller, as for a local run.
 const MESSAGE_QUEUE: usize = 256;
 /// Output pieces between the mesh reader and the parser.
@@ -55,9 +51,36 @@ out = os.fdopen(os.dup(1), "wb")
 os.dup2(2, 1)
 import ansible_runner
 kwargs = json.load(sys.stdin)
+# A manual project is a link to the controller's directory: the execution
+# node gets its files, not the link.
+import shutil
+project = os.path.join(kwargs["private_data_dir"], "project")
+if os.path.islink(project):
+    source = os.path.realpath(project)
+    os.unlink(project)
+    shutil.copytree(source, project, symlinks=True)
 ansible_runner.run(streamer="transmit", _output=out, **kwargs)
 out.flush()
 "#;
+
+/// Unpacks the artifacts zip of a worker stream (argv[1]) into argv[2], as
+/// ansible-runner's processing side does.
+const UNPACK_SCRIPT: &str = r#"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as archive:
+    archive.extractall(sys.argv[2])
+"#;
+
+/// What a controller needs to run jobs on execution nodes: its mesh node
+/// and the key its work is signed with.
+#[derive(Clone, Debug)]
+pub struct MeshExec {
+    pub work_node: Arc<WorkNode>,
+    pub key: Arc<SigningKey>,
+    /// How long a run's executor may stay out of reach before the run is
+    /// given up.
+    pub reconnect: Duration,
+}
 
 /// Why a remote run could not be prepared, started or read.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +99,12 @@ pub enum RemoteError {
     /// The unit's output is not a well-formed worker stream.
     #[error(transparent)]
     Stream(#[from] RunnerError),
+    /// The execution node was out of reach longer than the controller's
+    /// `mesh_reconnect_timeout`.
+    #[error(
+        "the execution node {node} could not be reached for {secs} s (mesh_reconnect_timeout); the run's outcome there is unknown"
+    )]
+    Lost { node: NodeId, secs: u64 },
     /// The unit finished before ansible-runner's stream did (the worker
     /// died, the executor restarted, the run was killed).
     #[error(
@@ -191,6 +220,71 @@ pub async fn transmit(spec: &RunSpec) -> Result<Payload, RemoteError> {
     Ok(Payload { file, len })
 }
 
+/// The payload of a run on this node's own executor (the `local` work
+/// type): only the kwargs and eof lines ansible-runner's worker reads, with
+/// the private data dir it was prepared in.
+pub async fn kwargs_payload(spec: &RunSpec) -> Result<Payload, RemoteError> {
+    let mut kwargs = spec.kwargs.clone();
+    kwargs.insert(
+        "private_data_dir".into(),
+        Value::String(spec.private_data_dir.display().to_string()),
+    );
+    let spec = RunSpec {
+        kwargs,
+        ..spec.clone()
+    };
+    let input = super::runner::worker_input(&spec).map_err(RemoteError::Stream)?;
+    let file = payload_file(&spec.private_data_dir)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let io_err = |source| RemoteError::PayloadFile {
+        path: spec.private_data_dir.clone(),
+        source,
+    };
+    file.write_all(&input).await.map_err(io_err)?;
+    file.flush().await.map_err(io_err)?;
+    file.seek(SeekFrom::Start(0)).await.map_err(io_err)?;
+    Ok(Payload {
+        file,
+        len: input.len() as u64,
+    })
+}
+
+/// Unpacks a remote run's artifacts (the zip its stream ends with) into
+/// `dir` (`<pdd>/artifacts/<ident>`), where a local run leaves them.
+pub async fn unpack_artifacts(venv: &Path, zip: &[u8], dir: &Path) -> Result<(), RemoteError> {
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        return Err(RemoteError::Missing(python));
+    }
+    let io_err = |source| RemoteError::PayloadFile {
+        path: dir.to_owned(),
+        source,
+    };
+    tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
+    let file = dir.with_extension("zip");
+    tokio::fs::write(&file, zip).await.map_err(io_err)?;
+    let output = tokio::process::Command::new(&python)
+        .arg("-c")
+        .arg(UNPACK_SCRIPT)
+        .arg(&file)
+        .arg(dir)
+        .env_clear()
+        .env("LANG", "C.UTF-8")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(RemoteError::Spawn);
+    let _ = tokio::fs::remove_file(&file).await;
+    let output = output?;
+    if !output.status.success() {
+        return Err(RemoteError::Transmit {
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// An empty file next to the private data dir (its parent is the
 /// controller's own jobs dir: same disk, not a possibly small /tmp), mode
 /// 0600, unlinked at once so a crash leaves no secrets behind.
@@ -239,7 +333,8 @@ impl RemoteRun {
     }
 }
 
-/// Submits `payload` to `dest` as the `ansible-runner` unit `unit`, signed
+/// Submits `payload` to `dest` as unit `unit` of `work_type` (`local` for
+/// [`kwargs_payload`], `ansible-runner` for [`transmit`]), signed
 /// with `key`, and streams its output as [`RunnerMessage`]s. Choose and
 /// record `unit` before calling: a controller that restarts finds the run
 /// again with [`attach`]. Returns once the execution node has the whole
@@ -249,19 +344,26 @@ pub async fn run_remote(
     dest: &NodeId,
     key: &SigningKey,
     unit: WorkUnitId,
+    work_type: &str,
     payload: Payload,
+    reconnect: Duration,
 ) -> Result<RemoteRun, RemoteError> {
     let handle = work_node
-        .submit(dest, unit, ANSIBLE_RUNNER, payload.file, key)
+        .submit(dest, unit, work_type, payload.file, key)
         .await?;
-    Ok(read_unit(handle))
+    Ok(read_unit(handle, reconnect))
 }
 
 /// The stream of a unit submitted earlier (by this controller before a
 /// restart), read again from its first byte: events come again, and their
 /// counters let the caller skip what it has stored.
-pub fn attach(work_node: &WorkNode, dest: &NodeId, unit: WorkUnitId) -> RemoteRun {
-    read_unit(work_node.unit(dest, unit))
+pub fn attach(
+    work_node: &WorkNode,
+    dest: &NodeId,
+    unit: WorkUnitId,
+    reconnect: Duration,
+) -> RemoteRun {
+    read_unit(work_node.unit(dest, unit), reconnect)
 }
 
 /// Cancels unit `unit` on `dest` (see [`RemoteRun::cancel`]).
@@ -282,11 +384,33 @@ pub async fn release(
     Ok(work_node.unit(dest, unit).release().await?)
 }
 
+/// Tries of [`release_eventually`], each waiting up to the client's
+/// `give_up` for an answer.
+const RELEASE_ATTEMPTS: u32 = 30;
+/// Pause between two tries of a release.
+const RELEASE_PAUSE: Duration = Duration::from_secs(10);
+
+/// Releases `unit` (stopping it if it still runs), trying again while its
+/// executor is out of reach: a run the controller gave up on must not go
+/// on, nor its files stay, once the node is back.
+pub async fn release_eventually(unit: UnitHandle) {
+    for attempt in 1..=RELEASE_ATTEMPTS {
+        match unit.release().await {
+            Ok(()) | Err(ClientError::Gone(_)) => return,
+            Err(err) => {
+                tracing::debug!(unit = %unit.id(), attempt, %err, "work unit not released yet");
+                tokio::time::sleep(RELEASE_PAUSE).await;
+            }
+        }
+    }
+    tracing::warn!(unit = %unit.id(), executor = %unit.executor(), "gave up releasing a work unit");
+}
+
 /// Reads `handle`'s output from byte 0 through the worker-stream parser.
-fn read_unit(handle: UnitHandle) -> RemoteRun {
+fn read_unit(handle: UnitHandle, reconnect: Duration) -> RemoteRun {
     let (pieces_tx, pieces_rx) = mpsc::channel(PIECE_QUEUE);
     let ended = Arc::new(Mutex::new(None));
-    tokio::spawn(pump(handle.clone(), pieces_tx, ended.clone()));
+    tokio::spawn(pump(handle.clone(), pieces_tx, ended.clone(), reconnect));
     let (tx, rx) = mpsc::channel(MESSAGE_QUEUE);
     tokio::spawn(async move {
         let (parsed_tx, parsed_rx) = mpsc::channel(MESSAGE_QUEUE);
@@ -306,15 +430,17 @@ fn read_unit(handle: UnitHandle) -> RemoteRun {
 }
 
 /// Moves the unit's output, in order and each byte once, to the parser;
-/// a read that times out starts again at the offset reached. At the end,
-/// records the unit's final status in `ended` before closing the pieces.
+/// a read that times out starts again at the offset reached, until nothing
+/// came for `reconnect`. At the end, records the unit's final status in
+/// `ended` before closing the pieces.
 async fn pump(
     handle: UnitHandle,
     tx: mpsc::Sender<io::Result<Bytes>>,
     ended: Arc<Mutex<Option<StatusReport>>>,
+    reconnect: Duration,
 ) {
     let mut output = handle.output_from(0);
-    let mut failures = 0;
+    let mut last_heard = Instant::now();
     loop {
         let next = tokio::select! {
             next = output.next() => next,
@@ -323,7 +449,7 @@ async fn pump(
         };
         match next {
             Some(Ok((_, bytes))) => {
-                failures = 0;
+                last_heard = Instant::now();
                 if tx.send(Ok(bytes)).await.is_err() {
                     // The caller stopped reading.
                     return;
@@ -333,10 +459,17 @@ async fn pump(
                 *ended.lock().unwrap_or_else(|p| p.into_inner()) = output.status().cloned();
                 return;
             }
-            Some(Err(ClientError::TimedOut(node))) if failures < RESUME_ATTEMPTS => {
-                failures += 1;
+            Some(Err(ClientError::TimedOut(node))) => {
+                if last_heard.elapsed() >= reconnect {
+                    let lost = RemoteError::Lost {
+                        node,
+                        secs: reconnect.as_secs(),
+                    };
+                    let _ = tx.send(Err(io::Error::other(lost))).await;
+                    return;
+                }
                 tracing::warn!(
-                    unit = %handle.id(), %node, offset = output.offset(), failures,
+                    unit = %handle.id(), %node, offset = output.offset(),
                     "no output from the execution node in time; reading again from the same offset"
                 );
                 output = handle.output_from(output.offset());
@@ -369,8 +502,8 @@ async fn forward(
                     None => Err(RemoteError::Stream(RunnerError::Truncated)),
                 }
             }
-            Err(RunnerError::Io(err)) => match client_error(err) {
-                Ok(client) => Err(RemoteError::Unit(client)),
+            Err(RunnerError::Io(err)) => match mesh_error(err) {
+                Ok(mesh) => Err(mesh),
                 Err(err) => Err(RemoteError::Stream(RunnerError::Io(err))),
             },
             Err(err) => Err(RemoteError::Stream(err)),
@@ -383,17 +516,23 @@ async fn forward(
 
 /// The mesh error [`pump`] wrapped into an I/O error for the parser, or the
 /// I/O error as it was.
-fn client_error(err: io::Error) -> Result<ClientError, io::Error> {
-    if !err.get_ref().is_some_and(|inner| inner.is::<ClientError>()) {
+fn mesh_error(err: io::Error) -> Result<RemoteError, io::Error> {
+    let ours = err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<ClientError>() || inner.is::<RemoteError>());
+    if !ours {
         return Err(err);
     }
     let kind = err.kind();
-    match err.into_inner() {
-        Some(inner) => inner
-            .downcast::<ClientError>()
-            .map(|client| *client)
+    let Some(inner) = err.into_inner() else {
+        return Err(io::Error::from(kind));
+    };
+    match inner.downcast::<ClientError>() {
+        Ok(client) => Ok(RemoteError::Unit(*client)),
+        Err(other) => other
+            .downcast::<RemoteError>()
+            .map(|remote| *remote)
             .map_err(|other| io::Error::new(kind, other)),
-        None => Err(io::Error::from(kind)),
     }
 }
 
@@ -448,9 +587,20 @@ mod tests {
         assert_eq!(all, "{\"a\": 1}\n");
 
         let wrapped = io::Error::other(ClientError::Stopped);
-        assert!(matches!(client_error(wrapped), Ok(ClientError::Stopped)));
+        assert!(matches!(
+            mesh_error(wrapped),
+            Ok(RemoteError::Unit(ClientError::Stopped))
+        ));
+        let lost = io::Error::other(RemoteError::Lost {
+            node: NodeId::new("exec-1").expect("id"),
+            secs: 30,
+        });
+        assert!(matches!(
+            mesh_error(lost),
+            Ok(RemoteError::Lost { secs: 30, .. })
+        ));
         let plain = io::Error::new(io::ErrorKind::BrokenPipe, "pipe");
-        let back = client_error(plain).expect_err("not a mesh error");
+        let back = mesh_error(plain).expect_err("not a mesh error");
         assert_eq!(back.kind(), io::ErrorKind::BrokenPipe);
     }
 }

@@ -105,15 +105,7 @@ pub async fn start(spec: &RunSpec) -> Result<Run, RunnerError> {
     if spec.yield_cpu {
         lower_priority(child.id());
     }
-    let mut kwargs = spec.kwargs.clone();
-    // No playbook: the kwargs name a module (ad hoc) or a binary (inventory).
-    if !spec.playbook.is_empty() {
-        kwargs.insert("playbook".into(), Value::String(spec.playbook.clone()));
-    }
-    kwargs.insert("ident".into(), Value::String(spec.ident.clone()));
-    let mut input = serde_json::to_vec(&json!({ "kwargs": kwargs }))
-        .map_err(|e| RunnerError::BadLine(e.to_string()))?;
-    input.extend_from_slice(b"\n{\"eof\": true}\n");
+    let input = worker_input(spec)?;
     let mut stdin = child.stdin.take().ok_or(RunnerError::Truncated)?;
     stdin.write_all(&input).await.map_err(RunnerError::Io)?;
     drop(stdin);
@@ -124,6 +116,22 @@ pub async fn start(spec: &RunSpec) -> Result<Run, RunnerError> {
         child,
         messages: rx,
     })
+}
+
+/// What `ansible-runner worker` reads on stdin for `spec`: the kwargs line
+/// (with the playbook and ident) and the eof line; the private data dir
+/// must already hold the run's files.
+pub fn worker_input(spec: &RunSpec) -> Result<Vec<u8>, RunnerError> {
+    let mut kwargs = spec.kwargs.clone();
+    // No playbook: the kwargs name a module (ad hoc) or a binary (inventory).
+    if !spec.playbook.is_empty() {
+        kwargs.insert("playbook".into(), Value::String(spec.playbook.clone()));
+    }
+    kwargs.insert("ident".into(), Value::String(spec.ident.clone()));
+    let mut input = serde_json::to_vec(&json!({ "kwargs": kwargs }))
+        .map_err(|e| RunnerError::BadLine(e.to_string()))?;
+    input.extend_from_slice(b"\n{\"eof\": true}\n");
+    Ok(input)
 }
 
 /// The nice value of job processes.

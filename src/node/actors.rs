@@ -39,6 +39,7 @@ impl ActorHandles {
         db: &Db,
         data_dir: &Path,
         cipher: crate::crypto::fields::Cipher,
+        mesh: crate::exec::remote::MeshExec,
     ) -> Result<Self, crate::crypto::random::RandomError> {
         let identity = NodeIdentity {
             hostname: node.name.clone(),
@@ -71,7 +72,7 @@ impl ActorHandles {
             cipher,
             wake: std::cell::OnceCell::new(),
             cancels: Default::default(),
-            running: Default::default(),
+            mesh,
         });
         let runner = Rc::clone(&executor);
         let dispatcher = supervise("dispatcher", move |incarnation| {

@@ -44,6 +44,16 @@ pub const STATUS_INTERVAL: Duration = Duration::from_secs(2);
 const NODE_CERT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The work type execution nodes run jobs with.
 pub const ANSIBLE_RUNNER: &str = "ansible-runner";
+/// The work type a controller runs its own runs with (AWX's `local`): the
+/// private data dir is already on this node, so the payload is only the
+/// kwargs, as ansible-runner's worker reads them, naming that dir.
+pub const LOCAL: &str = "local";
+/// Largest `local` payload (kwargs only).
+const MAX_LOCAL_PAYLOAD: u64 = 16 * 1024 * 1024;
+/// The work type of a health check: `ansible-runner worker --worker-info`
+/// (CPUs, memory, runner version, errors), as AWX checks execution nodes
+/// through Receptor.
+pub const WORKER_INFO: &str = "worker-info";
 /// Largest work payload an execution node accepts (a job's kwargs and
 /// private data dir as ansible-runner transmits them).
 const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
@@ -193,8 +203,8 @@ pub struct ControlMesh {
     pub node_id: NodeId,
     /// Where joining nodes dial this node; `None` without `mesh_listen`.
     pub address: Option<SocketAddr>,
-    /// The running node.
-    pub work_node: Option<Arc<WorkNode>>,
+    /// The running node: it carries every run this node controls.
+    pub work_node: Arc<WorkNode>,
     /// The key this node signs work with.
     pub signing_key: Arc<SigningKey>,
 }
@@ -234,6 +244,15 @@ fn peers(config: &Config) -> Result<Vec<PeerConfig>, MeshError> {
         .collect()
 }
 
+/// The mesh timers, with the configured idle timeout.
+fn timers(config: &Config) -> Timers {
+    let mut timers = Timers::default();
+    let idle = config.mesh_idle_timeout();
+    timers.transport.idle_timeout = idle;
+    timers.transport.keepalive = (idle / 4).max(Duration::from_millis(500));
+    timers
+}
+
 fn mesh_listen(config: &Config) -> Result<Option<SocketAddr>, MeshError> {
     if config.mesh_listen.is_empty() {
         return Ok(None);
@@ -251,47 +270,72 @@ fn mesh_listen(config: &Config) -> Result<Option<SocketAddr>, MeshError> {
 pub async fn start_control(config: &Config, db: &Db) -> Result<ControlMesh, MeshError> {
     let dir = config.mesh_dir();
     let authority = MeshAuthority::load_or_create(&dir)?;
-    let signing_key = load_or_create_signing_key(&dir)?;
+    let signing_key = Arc::new(load_or_create_signing_key(&dir)?);
     let node_id = node_id(config)?;
     store::mesh::record_controller_key(db, node_id.as_str(), &hex(&signing_key.public_key().0))
         .await?;
     let listen = mesh_listen(config)?;
-    let mut work_node = None;
-    let mut address = None;
-    if listen.is_some() || !config.mesh_peers.is_empty() {
-        // The controller's own certificate is cheap to make: issue a fresh
-        // one at every start instead of tracking its expiry.
-        let identity = authority.mesh_ca()?.issue(&node_id, NODE_CERT_VALIDITY)?;
-        let trust = TrustAnchor::from_pem(authority.cert_pem())?;
-        let node = WorkNode::start(
-            NodeConfig {
-                identity,
-                trust,
-                listen,
-                peers: peers(config)?,
-                timers: Timers::default(),
-            },
-            None,
-            ClientConfig::default(),
-        )
-        .await?;
-        address = node.node().local_addr();
-        let node = Arc::new(node);
-        tokio::spawn(report_status(
-            Arc::downgrade(&node),
-            dir.join("status.json"),
-            config.role.as_str(),
-            Some(db.clone()),
-        ));
-        tracing::info!(node = %node_id, listen = ?address, "mesh node started");
-        work_node = Some(node);
-    }
+    // The controller's own certificate is cheap to make: issue a fresh one
+    // at every start instead of tracking its expiry.
+    let identity = authority.mesh_ca()?.issue(&node_id, NODE_CERT_VALIDITY)?;
+    let trust = TrustAnchor::from_pem(authority.cert_pem())?;
+    // Every run this node controls is a work unit: its own as `local`
+    // units of its own executor, an execution node's through the mesh.
+    let running = RunningUnits::default();
+    let mut workers = WorkerRegistry::new();
+    workers.register(
+        LOCAL,
+        LocalRunner {
+            venv: config.venv(),
+            jobs_root: config.data_dir().join("jobs"),
+            running,
+        },
+    );
+    let executor = ExecutorConfig {
+        dir: dir.join("units"),
+        trusted: TrustedKeys::new(vec![signing_key.public_key()]),
+        workers,
+        max_payload: MAX_LOCAL_PAYLOAD,
+    };
+    let node = WorkNode::start(
+        NodeConfig {
+            identity,
+            trust,
+            listen,
+            peers: peers(config)?,
+            timers: timers(config),
+        },
+        Some(executor),
+        ClientConfig {
+            // A run's reader asks again after each give-up, until the
+            // reconnect timeout: never later than that timeout.
+            give_up: ClientConfig::default()
+                .give_up
+                .min(config.mesh_reconnect_timeout()),
+            ..ClientConfig::default()
+        },
+    )
+    .await?;
+    let address = node.node().local_addr();
+    let work_node = Arc::new(node);
+    tokio::spawn(report_status(
+        Arc::downgrade(&work_node),
+        dir.join("status.json"),
+        config.role.as_str(),
+        Some(db.clone()),
+    ));
+    tokio::spawn(super::health::run(
+        Arc::downgrade(&work_node),
+        signing_key.clone(),
+        db.clone(),
+    ));
+    tracing::info!(node = %node_id, listen = ?address, "mesh node started");
     Ok(ControlMesh {
         authority,
         node_id,
         address,
         work_node,
-        signing_key: Arc::new(signing_key),
+        signing_key,
     })
 }
 
@@ -332,6 +376,14 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
                 AnsibleRunner {
                     venv: config.venv(),
                     work_dir: dir.join("work"),
+                    running: RunningUnits::default(),
+                },
+            );
+            workers.register(
+                WORKER_INFO,
+                WorkerInfo {
+                    venv: config.venv(),
+                    work_dir: dir.join("work"),
                 },
             );
             Some(ExecutorConfig {
@@ -350,7 +402,7 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
             trust,
             listen: mesh_listen(config)?,
             peers: peers(config)?,
-            timers: Timers::default(),
+            timers: timers(config),
         },
         executor,
         ClientConfig::default(),
@@ -395,9 +447,9 @@ async fn wait_for_shutdown() {
 
 /// Rewrites `path` with the node's status every [`STATUS_INTERVAL`] until
 /// the node is gone; with `db` (a control node), also marks the mesh nodes
-/// it sees ready.
+/// it sees ready and refuses the revoked ones.
 async fn report_status(
-    node: std::sync::Weak<WorkNode>,
+    node_ref: std::sync::Weak<WorkNode>,
     path: PathBuf,
     role: &'static str,
     db: Option<Db>,
@@ -405,7 +457,7 @@ async fn report_status(
     let mut tick = tokio::time::interval(STATUS_INTERVAL);
     loop {
         tick.tick().await;
-        let Some(node) = node.upgrade() else {
+        let Some(node) = node_ref.upgrade() else {
             return;
         };
         let Ok(status) = node.node().status().await else {
@@ -434,6 +486,19 @@ async fn report_status(
             if let Err(err) = store::mesh::record_seen(db, &seen).await {
                 tracing::warn!(%err, "cannot record the mesh nodes seen");
             }
+            // A deprovisioned instance's certificate is refused from now on.
+            match store::mesh::revoked(db).await {
+                Ok(hostnames) => {
+                    let revoked = hostnames
+                        .iter()
+                        .filter_map(|h| NodeId::new(h.as_str()).ok())
+                        .collect();
+                    if let Some(node) = node_ref.upgrade() {
+                        let _ = node.node().revoke(revoked).await;
+                    }
+                }
+                Err(err) => tracing::warn!(%err, "cannot read the revoked mesh nodes"),
+            }
         }
     }
 }
@@ -445,6 +510,7 @@ async fn report_status(
 struct AnsibleRunner {
     venv: PathBuf,
     work_dir: PathBuf,
+    running: RunningUnits,
 }
 
 impl Worker for AnsibleRunner {
@@ -452,12 +518,147 @@ impl Worker for AnsibleRunner {
         let runner = self.venv.join("bin/ansible-runner");
         let path = clean_path(&self.venv);
         let dir = self.work_dir.join(work.unit.as_str());
+        let running = self.running.clone();
         Box::pin(async move {
             let mut guard = RunGuard {
                 dir: dir.clone(),
                 pid: None,
+                owns_dir: true,
             };
-            run_ansible_runner(&runner, &path, &dir, work, &mut guard).await
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|err| format!("{}: {err}", dir.display()))?;
+            run_ansible_runner(&runner, &path, &dir, work, &mut guard, &running).await
+        })
+    }
+}
+
+/// Runs a controller's own run (the `local` work type): the payload is the
+/// kwargs line and eof ansible-runner's worker reads, and names the private
+/// data dir the controller prepared, which must lie under this node's jobs
+/// dir. The controller reads, keeps and removes that dir; the unit's output
+/// is the worker's stream, as for an execution node.
+struct LocalRunner {
+    venv: PathBuf,
+    jobs_root: PathBuf,
+    running: RunningUnits,
+}
+
+impl Worker for LocalRunner {
+    fn run(&self, work: WorkContext) -> WorkFuture {
+        let runner = self.venv.join("bin/ansible-runner");
+        let path = clean_path(&self.venv);
+        let jobs_root = self.jobs_root.clone();
+        let running = self.running.clone();
+        Box::pin(async move {
+            let dir = local_data_dir(&work.payload, &jobs_root)?;
+            let mut guard = RunGuard {
+                dir: dir.clone(),
+                pid: None,
+                owns_dir: false,
+            };
+            run_ansible_runner(&runner, &path, &dir, work, &mut guard, &running).await
+        })
+    }
+}
+
+/// The private data dir a `local` payload names, checked to be a directory
+/// under `jobs_root`.
+fn local_data_dir(payload: &Path, jobs_root: &Path) -> Result<PathBuf, String> {
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(
+            std::fs::File::open(payload).map_err(|err| format!("payload: {err}"))?,
+        ),
+        &mut first,
+    )
+    .map_err(|err| format!("payload: {err}"))?;
+    let line: Value = serde_json::from_str(&first).map_err(|err| format!("payload: {err}"))?;
+    let named = line
+        .pointer("/kwargs/private_data_dir")
+        .and_then(Value::as_str)
+        .ok_or("payload: no kwargs.private_data_dir")?;
+    let dir = std::fs::canonicalize(named).map_err(|err| format!("{named}: {err}"))?;
+    let root = std::fs::canonicalize(jobs_root)
+        .map_err(|err| format!("{}: {err}", jobs_root.display()))?;
+    if !dir.starts_with(&root) || dir == root || !dir.is_dir() {
+        return Err(format!("{named} is not a private data dir of this node"));
+    }
+    Ok(dir)
+}
+
+/// How many runs a node's workers have going: once they outnumber the
+/// cores, a new run yields the CPU (nice 10), or with a hundred playbooks
+/// on two cores the node's own threads (and, on a controller, the threads
+/// that store the runs' events) would wait behind all of them.
+#[derive(Clone, Default)]
+struct RunningUnits(Arc<std::sync::atomic::AtomicUsize>);
+
+/// One counted run; uncounted when dropped.
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl RunningUnits {
+    fn enter(&self) -> (Counted, bool) {
+        use std::sync::atomic::Ordering;
+        let now = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (Counted(self.0.clone()), now > cores)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Answers a health check with what `ansible-runner worker --worker-info`
+/// prints (a YAML mapping: `cpu_count`, `mem_in_bytes`, `runner_version`,
+/// `errors`); the payload is ignored. A runner that cannot start is the
+/// failure the check is for: the unit fails with the reason.
+struct WorkerInfo {
+    venv: PathBuf,
+    work_dir: PathBuf,
+}
+
+impl Worker for WorkerInfo {
+    fn run(&self, work: WorkContext) -> WorkFuture {
+        let runner = self.venv.join("bin/ansible-runner");
+        let path = clean_path(&self.venv);
+        let dir = self.work_dir.join(work.unit.as_str());
+        Box::pin(async move {
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|err| format!("{}: {err}", dir.display()))?;
+            let ran = tokio::process::Command::new(&runner)
+                .args(["worker", "--worker-info", "--private-data-dir"])
+                .arg(&dir)
+                .env_clear()
+                .env("PATH", &path)
+                .env(
+                    "HOME",
+                    std::env::var_os("HOME").unwrap_or_else(|| "/".into()),
+                )
+                .env("LANG", "C.UTF-8")
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output()
+                .await;
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            let output = ran.map_err(|err| format!("{}: {err}", runner.display()))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "ansible-runner --worker-info {}: {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
+            }
+            let mut out = work.output;
+            out.write(&output.stdout)
+                .await
+                .map_err(|err| format!("output: {err}"))?;
+            Ok("worker info".into())
         })
     }
 }
@@ -473,6 +674,9 @@ struct RunGuard {
     /// The runner's pid while it may be running; `None` once reaped (the
     /// pid may then belong to someone else).
     pid: Option<u32>,
+    /// Whether the dir is the unit's to remove (an execution node's copy),
+    /// not the controller's own private data dir.
+    owns_dir: bool,
 }
 
 impl Drop for RunGuard {
@@ -492,7 +696,9 @@ impl Drop for RunGuard {
                 kill_tree(pid, Vec::new());
             }
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -533,10 +739,9 @@ async fn run_ansible_runner(
     dir: &Path,
     work: WorkContext,
     guard: &mut RunGuard,
+    running: &RunningUnits,
 ) -> ::mesh::WorkOutcome {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|err| format!("{}: {err}", dir.display()))?;
+    let (_counted, yield_cpu) = running.enter();
     let stdin = std::fs::File::open(&work.payload)
         .map_err(|err| format!("{}: {err}", work.payload.display()))?;
     let mut child = tokio::process::Command::new(runner)
@@ -560,7 +765,9 @@ async fn run_ansible_runner(
         .kill_on_drop(true)
         .spawn()
         .map_err(|err| format!("{}: {err}", runner.display()))?;
-    crate::exec::runner::lower_priority(child.id());
+    if yield_cpu {
+        crate::exec::runner::lower_priority(child.id());
+    }
     let pid = child.id().unwrap_or_default();
     guard.pid = Some(pid);
     let Some(mut stdout) = child.stdout.take() else {

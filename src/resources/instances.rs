@@ -63,8 +63,7 @@ const FIELDS: &[Field] = &[
             ("deprovisioning", "De-provisioning"),
             ("deprovision-fail", "De-provisioning Failure"),
         ],
-    )
-    .read_only(),
+    ),
     Field::boolean("managed", "Managed").read_only(),
     Field::text("ip_address", "Ip address").read_only(),
     Field::int("listener_port", "Listener port").bounds(Some(1), Some(65535)).nullable(),

@@ -502,14 +502,28 @@ pub fn stats_from_event(data: &Value) -> HostStats {
         .collect()
 }
 
-/// A unified job's kind and creation time.
-pub async fn kind_of(db: &Db, id: i64) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+/// A unified job's kind, creation time and execution node.
+pub async fn kind_of(
+    db: &Db,
+    id: i64,
+) -> Result<Option<(String, DateTime<Utc>, String)>, StoreError> {
     let conn = db.get().await?;
     Ok(conn
         .query_opt(
-            "SELECT kind, created FROM unified_jobs WHERE id = $1",
+            "SELECT kind, created, execution_node FROM unified_jobs WHERE id = $1",
             &[&id],
         )
         .await?
-        .map(|r| (r.get(0), r.get(1))))
+        .map(|r| (r.get(0), r.get(1), r.get(2))))
+}
+
+/// Records the mesh work unit a job runs as (AWX's `work_unit_id`).
+pub async fn record_work_unit(db: &Db, id: i64, unit: &str) -> Result<(), StoreError> {
+    let conn = db.get().await?;
+    conn.execute(
+        "UPDATE unified_jobs SET work_unit_id = $2 WHERE id = $1",
+        &[&id, &unit],
+    )
+    .await?;
+    Ok(())
 }

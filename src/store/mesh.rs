@@ -106,6 +106,13 @@ pub async fn join(
             "This join token is for the node named {bound}."
         )));
     }
+    // A deprovisioned node may join again under its name with a new token
+    // (and a new certificate): the old instance goes.
+    tx.execute(
+        "DELETE FROM instances WHERE hostname = $1 AND node_state = 'deprovisioning'",
+        &[&req.hostname],
+    )
+    .await?;
     let taken = tx
         .query_opt(
             "SELECT id FROM instances WHERE hostname = $1",
@@ -231,4 +238,91 @@ pub async fn record_seen(db: &Db, seen: &[String]) -> Result<(), StoreError> {
     )
     .await?;
     Ok(())
+}
+
+/// What a health check of an execution node found.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub cpu: u32,
+    pub memory: u64,
+    pub cpu_capacity: u32,
+    pub mem_capacity: u32,
+    pub version: String,
+    /// What ansible-runner reported wrong, empty when healthy.
+    pub errors: String,
+}
+
+/// The execution instances never checked, or last checked more than
+/// `interval_secs` ago.
+pub async fn due_health_checks(db: &Db, interval_secs: f64) -> Result<Vec<String>, StoreError> {
+    let conn = db.get().await?;
+    let rows = conn
+        .query(
+            "SELECT hostname FROM instances
+              WHERE node_type = 'execution' AND node_state <> 'deprovisioning'
+                AND (last_health_check IS NULL
+                     OR last_health_check < now() - make_interval(secs => $1))
+              ORDER BY hostname",
+            &[&interval_secs],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Records a health check of `hostname`: its measures and capacity, or the
+/// error (no capacity: the TaskManager places nothing on it).
+pub async fn record_health(
+    db: &Db,
+    hostname: &str,
+    health: Result<Health, String>,
+) -> Result<(), StoreError> {
+    let conn = db.get().await?;
+    match health {
+        Ok(h) => {
+            let cpu_capacity = i32::try_from(h.cpu_capacity).unwrap_or(i32::MAX);
+            let mem_capacity = i32::try_from(h.mem_capacity).unwrap_or(i32::MAX);
+            let memory = i64::try_from(h.memory).unwrap_or(i64::MAX);
+            conn.execute(
+                "UPDATE instances SET cpu = $2::int4, memory = $3, cpu_capacity = $4::int4, mem_capacity = $5::int4,
+                        capacity = (least($4::int4, $5::int4)
+                                    + (greatest($4::int4, $5::int4) - least($4::int4, $5::int4)) * capacity_adjustment)::int,
+                        version = $6, errors = $7, last_health_check = now(), modified = now()
+                  WHERE hostname = $1",
+                &[
+                    &hostname,
+                    &i32::try_from(h.cpu).unwrap_or(i32::MAX),
+                    &memory,
+                    &cpu_capacity,
+                    &mem_capacity,
+                    &h.version,
+                    &h.errors,
+                ],
+            )
+            .await?;
+        }
+        Err(errors) => {
+            conn.execute(
+                "UPDATE instances SET cpu_capacity = 0, mem_capacity = 0, capacity = 0, errors = $2,
+                        last_health_check = now(), modified = now()
+                  WHERE hostname = $1",
+                &[&hostname, &errors],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The mesh nodes whose certificates are revoked: instances being
+/// deprovisioned.
+pub async fn revoked(db: &Db) -> Result<Vec<String>, StoreError> {
+    let conn = db.get().await?;
+    let rows = conn
+        .query(
+            "SELECT hostname FROM instances
+              WHERE node_state = 'deprovisioning' AND node_type IN ('execution', 'hop')",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
 }

@@ -13,6 +13,7 @@ pub mod inventory_updates;
 pub mod jobs;
 pub mod mesh;
 pub mod migrate;
+mod placement;
 pub mod pool;
 pub mod project_updates;
 pub mod relations;

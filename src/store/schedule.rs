@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Transaction;
 
+use super::placement::{self, Instances};
 use super::{Db, StoreError};
 
 /// The channel a TaskManager listens on: whoever creates pending work
@@ -167,11 +168,12 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
         leader: true,
         ..Pass::default()
     };
-    let active = Active::load(&tx, node).await?;
-    // With the instance full (or disabled) nothing can start: only new jobs
-    // need a look (their dependencies), not every job already waiting —
-    // what keeps a pass cheap under a burst of launches.
-    let full = active.capacity < 0 || (active.running > 0 && active.consumed >= active.capacity);
+    let active = Active::load(&tx).await?;
+    let mut instances = Instances::load(&tx, node, &active.by_node).await?;
+    // With every instance full (or disabled) nothing can start: only new
+    // jobs need a look (their dependencies), not every job already waiting
+    // — what keeps a pass cheap under a burst of launches.
+    let full = instances.full();
     let mut pending = pending(&tx, full).await?;
     // A burst of new jobs is taken a chunk per pass, so a pass stays short;
     // the jobs beyond the chunk are not candidates until their turn.
@@ -225,9 +227,14 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
     let mut updating_projects = active.updating_projects;
     let mut updating_sources = active.updating_sources;
     let mut busy_inventories = active.busy_inventories;
-    let mut consumed = active.consumed;
-    let mut running_here = active.running;
-    let capacity = active.capacity;
+    let launched = if pending.is_empty() {
+        HashMap::new()
+    } else {
+        let ids: Vec<i64> = pending.iter().map(|j| j.id).collect();
+        placement::launched_groups(&tx, &ids).await?
+    };
+    // Where each started job goes, by node.
+    let mut placed: HashMap<(String, Option<i64>), Vec<i64>> = HashMap::new();
     for job in &pending {
         if failed.contains(&job.id)
             || blocked_by_dependency.contains(&job.id)
@@ -247,9 +254,26 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
                         && job.template.is_some_and(|t| busy_templates.contains(&t)))
             }
         };
-        if blocked || !try_fit(job, capacity, &mut consumed, &mut running_here) {
+        if blocked {
             continue;
         }
+        let target = match job.kind.as_str() {
+            "job" | "ad_hoc_command" => {
+                let groups = match launched.get(&job.id) {
+                    Some(groups) => groups.clone(),
+                    None => {
+                        let template = job.template.filter(|_| job.kind == "job");
+                        instances.groups_of(&tx, template, job.inventory).await?
+                    }
+                };
+                instances.place(&groups, job.impact)
+            }
+            _ => instances.place_local(job.impact),
+        };
+        let Some(target) = target else {
+            continue;
+        };
+        placed.entry(target).or_default().push(job.id);
         match job.kind.as_str() {
             "project_update" => updating_projects.extend(job.project),
             "inventory_update" => {
@@ -262,28 +286,19 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
         }
         pass.started.push(job.id);
     }
-    if !pass.started.is_empty() {
+    // This node controls every run it starts, on itself or on an
+    // execution node through the mesh.
+    for ((target, group), ids) in &placed {
         tx.execute(
-            "UPDATE unified_jobs SET status = 'waiting', execution_node = $1, controller_node = $1, modified = now()
-              WHERE id = ANY($2) AND status = 'pending'",
-            &[&node, &pass.started],
+            "UPDATE unified_jobs SET status = 'waiting', execution_node = $1, controller_node = $2,
+                    instance_group_id = coalesce($3, instance_group_id), modified = now()
+              WHERE id = ANY($4) AND status = 'pending'",
+            &[target, &node, group, ids],
         )
         .await?;
     }
     tx.commit().await?;
     Ok(pass)
-}
-
-/// Whether `job` fits in what is left of this node's capacity; one job
-/// always runs on an idle node, however large (as AWX does).
-fn try_fit(job: &Pending, capacity: i64, consumed: &mut i64, running: &mut i64) -> bool {
-    let impact = i64::from(job.impact.max(0));
-    if *running > 0 && *consumed + impact > capacity {
-        return false;
-    }
-    *consumed += impact;
-    *running += 1;
-    true
 }
 
 /// The pending unified jobs a pass reads, without its order (a macro so
@@ -542,24 +557,23 @@ async fn dependency_states(
     Ok(states)
 }
 
-/// What is already running, and this node's capacity.
+/// What is already running, and where.
 struct Active {
     templates: HashSet<i64>,
     updating_projects: HashSet<i64>,
     updating_sources: HashSet<i64>,
     /// Inventories with an inventory update or an ad hoc command on the way.
     busy_inventories: HashSet<i64>,
-    consumed: i64,
-    running: i64,
-    capacity: i64,
+    /// Each node's consumed capacity and count of runs.
+    by_node: HashMap<String, (i64, i64)>,
 }
 
 impl Active {
-    async fn load(tx: &Transaction<'_>, node: &str) -> Result<Active, StoreError> {
+    async fn load(tx: &Transaction<'_>) -> Result<Active, StoreError> {
         let rows = tx
             .query(
                 "SELECT u.kind, coalesce(j.job_template_id, 0), coalesce(pu.project_id, 0), u.task_impact,
-                        u.execution_node = $1, coalesce(iu.inventory_source_id, 0),
+                        u.execution_node, coalesce(iu.inventory_source_id, 0),
                         coalesce(iu.inventory_id, a.inventory_id, 0)
                    FROM unified_jobs u
                    LEFT JOIN jobs j ON j.id = u.id
@@ -567,7 +581,7 @@ impl Active {
                    LEFT JOIN inventory_updates iu ON iu.id = u.id
                    LEFT JOIN ad_hoc_commands a ON a.id = u.id
                   WHERE u.status IN ('waiting', 'running')",
-                &[&node],
+                &[],
             )
             .await?;
         let mut active = Active {
@@ -575,9 +589,7 @@ impl Active {
             updating_projects: HashSet::new(),
             updating_sources: HashSet::new(),
             busy_inventories: HashSet::new(),
-            consumed: 0,
-            running: 0,
-            capacity: 0,
+            by_node: HashMap::new(),
         };
         for row in rows {
             let kind: String = row.get(0);
@@ -597,26 +609,10 @@ impl Active {
                 }
                 _ => {}
             }
-            if row.get::<_, bool>(4) {
-                active.consumed += i64::from(row.get::<_, i32>(3));
-                active.running += 1;
-            }
+            let used = active.by_node.entry(row.get(4)).or_default();
+            used.0 += i64::from(row.get::<_, i32>(3));
+            used.1 += 1;
         }
-        // Computed here rather than read from `capacity`, so a changed
-        // adjustment or a disabled instance counts at once, not at the next beat.
-        active.capacity = tx
-            .query_opt(
-                "SELECT CASE WHEN enabled THEN
-                            (least(cpu_capacity, mem_capacity)
-                             + (greatest(cpu_capacity, mem_capacity) - least(cpu_capacity, mem_capacity))
-                               * capacity_adjustment)::int8
-                        ELSE -1 END
-                   FROM instances WHERE hostname = $1",
-                &[&node],
-            )
-            .await?
-            .map(|r| r.get(0))
-            .unwrap_or(0);
         Ok(active)
     }
 }

@@ -52,6 +52,7 @@ pub async fn prepare(
             rules::job_template(state, values, existing).await
         }
         "project" => rules::project(values, existing),
+        "instance" => rules::instance(values, existing),
         "inventory" => rules::inventory(values, existing),
         "host" => rules::inventory_member(state, "Host", values).await,
         "group" => rules::inventory_member(state, "Group", values).await,

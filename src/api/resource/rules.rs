@@ -138,6 +138,43 @@ pub fn project(
     }
 }
 
+/// An instance's state changes only to `deprovisioning`, and only for the
+/// nodes that joined through the mesh (AWX's rule): the node's certificate
+/// is then refused by every control node.
+pub fn instance(
+    values: &[(&'static Field, Value)],
+    existing: Option<&Map<String, Value>>,
+) -> Result<(), ApiError> {
+    let Some(existing) = existing else {
+        return Ok(());
+    };
+    let Some((_, wanted)) = values.iter().find(|(f, _)| f.name == "node_state") else {
+        return Ok(());
+    };
+    if existing.get("node_state") == Some(wanted) {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::new();
+    if wanted.as_str() != Some("deprovisioning") {
+        validate::push(
+            &mut errors,
+            "node_state",
+            "Can only change instances to the 'deprovisioning' state.",
+        );
+    } else if !matches!(text(existing, "node_type"), "execution" | "hop") {
+        validate::push(
+            &mut errors,
+            "node_state",
+            "Can only deprovision execution or hop nodes.",
+        );
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(errors))
+    }
+}
+
 /// Smart inventories are defined by their filter; regular ones have none.
 pub fn inventory(
     values: &[(&'static Field, Value)],
