@@ -76,11 +76,9 @@ impl Actor for Dispatcher {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Only a restart can have lost jobs; the node's start-up reaper
-        // covers a stop of the whole node.
-        if self.incarnation.restarts == 0 {
-            return;
-        }
+        // A restart may have lost jobs; after a stop of the whole node the
+        // start-up reaper has failed what nothing runs, and what is left is
+        // what still runs elsewhere (units on execution nodes) to follow.
         let runner = Rc::clone(&self.runner);
         let recover = async move { runner.recover().await };
         ctx.spawn(recover.into_actor(self).map(|result, act, ctx| match result {
@@ -93,7 +91,7 @@ impl Actor for Dispatcher {
                 }
                 act.start_next(ctx);
             }
-            Err(err) => tracing::error!(error = %err, "cannot recover the jobs of the last incarnation"),
+            Err(err) => tracing::error!(error = %err, "cannot recover the jobs of the last incarnation or run"),
         }));
     }
 }

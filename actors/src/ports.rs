@@ -54,7 +54,8 @@ pub trait Scheduler {
 pub trait JobRunner {
     /// Runs job `id` and records its outcome.
     fn run(&self, id: i64) -> PortFuture<'_, ()>;
-    /// After a restart of the Dispatcher: ends the runs its previous
-    /// incarnation lost and returns the jobs handed to it that never started.
+    /// When the Dispatcher starts: ends the runs a previous incarnation
+    /// lost, and returns the jobs handed to it that never started and the
+    /// runs that go on elsewhere, to follow again.
     fn recover(&self) -> PortFuture<'_, Vec<i64>>;
 }

@@ -213,9 +213,20 @@ pub(super) fn prepare_dirs(pdd: &Path) -> Result<(), RunError> {
 
 impl Executor {
     async fn run_unit(&self, id: i64) -> Result<(), RunError> {
-        let (kind, created, execution_node) = jobs::kind_of(&self.db, id)
+        let placed = jobs::placed(&self.db, id)
             .await?
             .ok_or_else(|| RunError::Setup("the job is gone".into()))?;
+        if placed.status == "running" {
+            // Handed back after this node restarted: its unit goes on on
+            // the execution node.
+            return self.resume(id, placed).await;
+        }
+        let jobs::Placed {
+            kind,
+            created,
+            execution_node,
+            ..
+        } = placed;
         // Where the run goes: this node's own executor, or an execution
         // node the TaskManager placed it on.
         let target = match execution_node.as_str() {
@@ -402,7 +413,7 @@ impl Executor {
         let unit = ::mesh::WorkUnitId::random();
         // Recorded first: whoever looks at the job can find its unit.
         jobs::record_work_unit(&self.db, id, unit.as_str()).await?;
-        let mut run = super::remote::run_remote(
+        let run = super::remote::run_remote(
             &mesh.work_node,
             &dest,
             &mesh.key,
@@ -413,6 +424,72 @@ impl Executor {
         )
         .await
         .map_err(|e| setup(&format!("work unit on {dest}"), e))?;
+        self.follow(id, table, prepared, run, remote, 0).await
+    }
+
+    /// Follows job `id` again after this node restarted: its unit, still
+    /// going (or done) on its execution node, is read from its first byte;
+    /// the events the database has are skipped, the rest stored, and the
+    /// job ends as usual.
+    async fn resume(&self, id: i64, placed: jobs::Placed) -> Result<(), RunError> {
+        let table = EventTable::of_kind(&placed.kind)
+            .ok_or_else(|| RunError::Setup(format!("rawx does not run {} jobs", placed.kind)))?;
+        let unit = placed
+            .work_unit_id
+            .as_deref()
+            .and_then(|u| ::mesh::WorkUnitId::new(u).ok())
+            .ok_or_else(|| RunError::Setup("the job has no work unit to follow".into()))?;
+        let dest = ::mesh::NodeId::new(placed.execution_node.as_str())
+            .map_err(|e| setup(&format!("execution node {}", placed.execution_node), e))?;
+        let spec = jobs::spec(&self.db, id)
+            .await?
+            .ok_or_else(|| RunError::Setup("the job is gone".into()))?;
+        let host_ids = match spec.inventory {
+            Some(inventory) => super::job::inventory_script(&self.db, inventory).await?.1,
+            None => HashMap::new(),
+        };
+        let prepared = Prepared {
+            created: placed.created,
+            playbook: spec.playbook.clone(),
+            kwargs: Map::new(),
+            host_ids,
+            // The rest of the timeout is not known here: it counts again.
+            timeout: spec.timeout,
+            shown_env: Map::new(),
+            after: AfterRun::Job { facts: None },
+        };
+        let committed = events::last_counter(&self.db, table, id, placed.created)
+            .await?
+            .unwrap_or(0);
+        tracing::info!(job = id, unit = %unit, node = %dest, committed, "following a job's unit again");
+        let run = super::remote::attach(&self.mesh.work_node, &dest, unit, self.mesh.reconnect);
+        let outcome = self
+            .follow(id, table, &prepared, run, true, committed)
+            .await?;
+        self.finish(
+            id,
+            &outcome.status,
+            &outcome.explanation,
+            outcome.events,
+            &outcome.stats,
+            &prepared.host_ids,
+        )
+        .await
+    }
+
+    /// Reads a run's unit to its end: hands its events over (those after
+    /// counter `committed`: the database has the others), stops it on a
+    /// cancel or its timeout, and releases it.
+    async fn follow(
+        &self,
+        id: i64,
+        table: EventTable,
+        prepared: &Prepared,
+        mut run: super::remote::RemoteRun,
+        remote: bool,
+        committed: i64,
+    ) -> Result<Outcome, RunError> {
+        let pdd = self.jobs_root.join(id.to_string());
         let created = prepared.created.to_rfc3339();
         let mut status = String::from("error");
         let mut explanation = String::new();
@@ -475,12 +552,14 @@ impl Executor {
                         {
                             scm_version = Some(version.to_string());
                         }
-                        let host = prepared.host_ids.get(&event.host_name).copied();
-                        event.encode(table, id, &created, host, &mut batch.rows);
-                        marks.push((event.counter, batch.rows.len()));
-                        batch.count += 1;
-                        batch.last_counter = event.counter;
                         count += 1;
+                        if event.counter > committed {
+                            let host = prepared.host_ids.get(&event.host_name).copied();
+                            event.encode(table, id, &created, host, &mut batch.rows);
+                            marks.push((event.counter, batch.rows.len()));
+                            batch.count += 1;
+                            batch.last_counter = event.counter;
+                        }
                     }
                 }
                 Ok(RunnerMessage::Status {

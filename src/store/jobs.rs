@@ -33,7 +33,9 @@ pub struct Overrides {
 }
 
 /// Jobs this node controlled that were waiting or running when it stopped:
-/// nothing runs them now, so they fail with AWX's explanation.
+/// nothing runs them now, so they fail with AWX's explanation — except
+/// jobs running on an execution node, whose unit goes on there and is
+/// followed again.
 pub async fn reap(db: &Db, node: &str) -> Result<u64, StoreError> {
     let conn = db.get().await?;
     Ok(conn
@@ -42,14 +44,16 @@ pub async fn reap(db: &Db, node: &str) -> Result<u64, StoreError> {
                     elapsed = extract(epoch FROM now() - coalesce(started, created)),
                     job_explanation = 'Job reaped due to instance shutdown',
                     event_processing_finished = true, modified = now()
-              WHERE controller_node = $1 AND status IN ('waiting', 'running')",
+              WHERE controller_node = $1 AND status IN ('waiting', 'running')
+                AND NOT (kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node))",
             &[&node],
         )
         .await?)
 }
 
 /// After the Dispatcher restarted: the runs it lost fail as AWX's reaper
-/// fails them, and the jobs waiting for it are returned to be run.
+/// fails them; the jobs waiting for it, and the jobs running on execution
+/// nodes (their units go on there), are returned to be run or followed.
 pub async fn recover(db: &Db, node: &str) -> Result<Vec<i64>, StoreError> {
     let conn = db.get().await?;
     conn.execute(
@@ -57,13 +61,15 @@ pub async fn recover(db: &Db, node: &str) -> Result<Vec<i64>, StoreError> {
                 elapsed = extract(epoch FROM now() - coalesce(started, created)),
                 job_explanation = 'Task was marked as running but was not present in the job queue, so it has been marked as failed.',
                 event_processing_finished = true, modified = now()
-          WHERE controller_node = $1 AND status = 'running'",
+          WHERE controller_node = $1 AND status = 'running' AND NOT (kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node))",
         &[&node],
     )
     .await?;
     Ok(conn
         .query(
-            "SELECT id FROM unified_jobs WHERE controller_node = $1 AND status = 'waiting' ORDER BY id",
+            "SELECT id FROM unified_jobs
+              WHERE controller_node = $1 AND (status = 'waiting' OR (status = 'running' AND kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node)))
+              ORDER BY id",
             &[&node],
         )
         .await?
@@ -502,19 +508,32 @@ pub fn stats_from_event(data: &Value) -> HostStats {
         .collect()
 }
 
-/// A unified job's kind, creation time and execution node.
-pub async fn kind_of(
-    db: &Db,
-    id: i64,
-) -> Result<Option<(String, DateTime<Utc>, String)>, StoreError> {
+/// Where a unified job stands as the Dispatcher takes it.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub kind: String,
+    pub created: DateTime<Utc>,
+    pub execution_node: String,
+    pub status: String,
+    pub work_unit_id: Option<String>,
+}
+
+/// A unified job's kind, creation time, execution node, status and unit.
+pub async fn placed(db: &Db, id: i64) -> Result<Option<Placed>, StoreError> {
     let conn = db.get().await?;
     Ok(conn
         .query_opt(
-            "SELECT kind, created, execution_node FROM unified_jobs WHERE id = $1",
+            "SELECT kind, created, execution_node, status, work_unit_id FROM unified_jobs WHERE id = $1",
             &[&id],
         )
         .await?
-        .map(|r| (r.get(0), r.get(1), r.get(2))))
+        .map(|r| Placed {
+            kind: r.get(0),
+            created: r.get(1),
+            execution_node: r.get(2),
+            status: r.get(3),
+            work_unit_id: r.get(4),
+        }))
 }
 
 /// Records the mesh work unit a job runs as (AWX's `work_unit_id`).

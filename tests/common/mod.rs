@@ -152,6 +152,8 @@ pub struct Server {
     pub base: String,
     pub log: PathBuf,
     pub data_dir: tempfile::TempDir,
+    port: u16,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -160,11 +162,35 @@ impl Server {
         let data_dir = tempfile::tempdir().expect("data dir");
         let port = free_port();
         let log = data_dir.path().join("server.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = Self::spawn(data_dir.path(), port, &env, &log);
+        let tls = env
+            .iter()
+            .any(|(key, value)| key == "RAWX_TLS" && !value.is_empty());
+        let scheme = if tls { "https" } else { "http" };
+        Server {
+            child,
+            base: format!("{scheme}://127.0.0.1:{port}"),
+            log,
+            data_dir,
+            port,
+            env,
+        }
+    }
+
+    fn spawn(data_dir: &Path, port: u16, env: &[(String, String)], log: &Path) -> Child {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
         let mut cmd = rawx();
         cmd.arg("server")
             .env("RAWX_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RAWX_DATA_DIR", data_dir.path())
+            .env("RAWX_DATA_DIR", data_dir)
             .env("RAWX_HEARTBEAT_INTERVAL", "1")
             .env("RAWX_NODE_NAME", format!("node-{port}"))
             .stdout(log_file.try_clone().expect("log"))
@@ -172,17 +198,15 @@ impl Server {
         for (key, value) in env {
             cmd.env(key, value);
         }
-        let child = cmd.spawn().expect("spawn rawx server");
-        let tls = env
-            .iter()
-            .any(|(key, value)| *key == "RAWX_TLS" && !value.is_empty());
-        let scheme = if tls { "https" } else { "http" };
-        Server {
-            child,
-            base: format!("{scheme}://127.0.0.1:{port}"),
-            log,
-            data_dir,
-        }
+        cmd.spawn().expect("spawn rawx server")
+    }
+
+    /// Kills the server (SIGKILL: a crash, nothing cleaned up) and starts it
+    /// again on the same port, data dir and settings.
+    pub fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.data_dir.path(), self.port, &self.env, &self.log);
     }
 
     /// The node name the server was given.
