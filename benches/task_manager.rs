@@ -409,21 +409,30 @@ async fn seed(db: &Db, pending: usize, template_count: usize) -> Seeded {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    // The node's instance, with the capacity the heartbeat would record here.
-    let cpu_capacity = i32::try_from(actors::heartbeat::cpu_capacity(
-        u32::try_from(common::cpus()).unwrap_or(1),
-    ))
-    .unwrap_or(i32::MAX);
-    let mem_capacity =
-        i32::try_from(actors::heartbeat::mem_capacity(memory_bytes())).unwrap_or(i32::MAX);
-    conn.execute(
-        "INSERT INTO instances (uuid, hostname, node_type, cpu_capacity, mem_capacity, capacity, last_seen, managed)
-         VALUES (gen_random_uuid(), $1, 'hybrid', $2::int4, $3::int4, greatest($2::int4, $3::int4), now(), true)",
-        &[&NODE, &cpu_capacity, &mem_capacity],
+    drop(conn);
+    // The node's instance as its first heartbeat records it (capacity, and
+    // its place in the `default` and `controlplane` groups).
+    let cpus = u32::try_from(common::cpus()).unwrap_or(1);
+    let memory = memory_bytes();
+    let cpu_capacity = actors::heartbeat::cpu_capacity(cpus);
+    let mem_capacity = actors::heartbeat::mem_capacity(memory);
+    rawx::store::heartbeat::record(
+        db,
+        &actors::ports::Beat {
+            hostname: NODE.into(),
+            uuid: rawx::crypto::random::uuid()
+                .expect("a node uuid")
+                .to_string(),
+            node_type: "hybrid",
+            version: "bench".into(),
+            cpu: cpus,
+            memory,
+            cpu_capacity,
+            mem_capacity,
+        },
     )
     .await
     .expect("instance");
-    drop(conn);
 
     // The jobs, as launches create them, round-robin over the templates.
     let mut tasks = tokio::task::JoinSet::new();

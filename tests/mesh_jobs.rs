@@ -21,9 +21,10 @@ use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// Three quick tasks.
+/// Three quick tasks; one reads the file a credential's injector wrote.
 const HELLO: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: say hello\n      \
-                     debug: msg=hello-from-the-mesh\n    - name: where\n      command: hostname\n    \
+                     debug: msg=hello-from-the-mesh\n    - name: read the injected file\n      \
+                     debug:\n        msg: \"{{ lookup('file', lookup('env', 'RAWX_TOKEN_FILE')) }}\"\n    \
                      - name: bye\n      debug: msg=bye\n";
 
 /// Long enough to kill a hop in the middle: one event per second or so.
@@ -442,6 +443,32 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
 
     // A job runs on exec-2, through the hop, every event once and in order.
     let hello = template_on_exec2(&cluster.node, &admin, HELLO, "hello").await;
+    // A custom credential whose injector writes a file the run reads: the
+    // paths the controller wrote are relocated on exec-2.
+    let kind = admin
+        .create(
+            "/api/v2/credential_types/",
+            json!({"name": "Token file", "kind": "cloud",
+                   "inputs": {"fields": [{"id": "token", "label": "Token", "type": "string", "secret": true}]},
+                   "injectors": {"file": {"template": "token={{ token }}"},
+                                 "env": {"RAWX_TOKEN_FILE": "{{ tower.filename }}"}}}),
+        )
+        .await;
+    let (_, orgs) = admin.get("/api/v2/organizations/?name=Eng").await;
+    let credential = admin
+        .create(
+            "/api/v2/credentials/",
+            json!({"name": "token", "credential_type": kind["id"],
+                   "organization": orgs["results"][0]["id"], "inputs": {"token": "mesh-s3cret"}}),
+        )
+        .await;
+    let (status, body) = admin
+        .post(
+            &format!("/api/v2/job_templates/{}/credentials/", hello["id"]),
+            json!({"id": credential["id"]}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
     let url = launch(&admin, &hello).await;
     let job = admin.finished(&url).await;
     assert_eq!(job["status"], "successful", "{job}");
@@ -452,12 +479,17 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     assert_eq!(seen, (1..=seen.len() as i64).collect::<Vec<_>>());
     let stdout = admin.text(&format!("{url}stdout/?format=txt")).await;
     assert!(stdout.contains("hello-from-the-mesh"), "{stdout}");
-    // The unit was released: the execution node keeps nothing of the run.
+    assert!(stdout.contains("token=mesh-s3cret"), "{stdout}");
+    // The unit is released once read (in the background): the execution
+    // node keeps nothing of the run.
     let work = cluster.exec2.work_dir();
-    let left: Vec<_> = std::fs::read_dir(&work)
-        .map(|d| d.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert!(left.is_empty(), "{left:?} left in {}", work.display());
+    eventually("exec-2's work dir empty", || {
+        let left: Vec<_> = std::fs::read_dir(&work)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        async move { left.is_empty().then_some(()) }
+    })
+    .await;
 
     // A cancel travels over the mesh and stops the run over there.
     let pause = template_on_exec2(&cluster.node, &admin, PAUSE, "pause").await;

@@ -255,15 +255,8 @@ impl Executor {
             }
         };
         // SSH connections are the run's own: never shared with another job
-        // (the default path depends only on host, port and user). On an
-        // execution node the data dir is elsewhere: the path is relative to
-        // the run's working directory (ansible-runner's: the data dir for
-        // ad hoc commands, its `project/` otherwise).
-        let control_path = match (&target, kind.as_str()) {
-            (None, _) => pdd.join("cp").display().to_string(),
-            (Some(_), "ad_hoc_command") => "cp".into(),
-            (Some(_), _) => "../cp".into(),
-        };
+        // (the default path depends only on host, port and user).
+        let control_path = pdd.join("cp").display().to_string();
         if let Some(Value::Object(env)) = prepared.kwargs.get_mut("envvars") {
             env.insert(
                 "ANSIBLE_SSH_CONTROL_PATH_DIR".into(),

@@ -51,6 +51,9 @@ out = os.fdopen(os.dup(1), "wb")
 os.dup2(2, 1)
 import ansible_runner
 kwargs = json.load(sys.stdin)
+# rawx's own first line: where the data dir was, so that the execution
+# node can relocate the paths written into it (see RELOCATE_SCRIPT).
+out.write(json.dumps({"rawx_private_data_dir": kwargs["private_data_dir"]}).encode() + b"\n")
 # A manual project is a link to the controller's directory: the execution
 # node gets its files, not the link.
 import shutil
@@ -81,6 +84,51 @@ pub struct MeshExec {
     /// given up.
     pub reconnect: Duration,
 }
+
+/// Unpacks a transmitted run on an execution node and relocates it: argv
+/// is the payload ([`transmit`]'s: rawx's line naming the controller's data
+/// dir, then ansible-runner's kwargs, zipfile and eof lines), the dir to
+/// unpack into, and the file to write the worker's input to (the kwargs
+/// and eof lines). Every path the controller wrote into the run (the
+/// kwargs, `env/`, `inventory/`: credential files, `-e @file`, the SSH
+/// control path) names its data dir; here it names the new one, as AWX's
+/// container mount of the data dir at `/runner` does.
+pub const RELOCATE_SCRIPT: &str = r#"
+import json, os, sys
+from ansible_runner.utils.streaming import unstream_dir
+payload, dest, worker_input = sys.argv[1:4]
+dest = os.path.abspath(dest)
+with open(payload, "rb") as stream:
+    source = json.loads(stream.readline())["rawx_private_data_dir"]
+    kwargs = stream.readline().decode()
+    archive = json.loads(stream.readline())
+    if "zipfile" not in archive:
+        sys.exit("the payload holds no private data dir")
+    unstream_dir(stream, archive["zipfile"], dest)
+def relocate(text):
+    return text.replace(source, dest)
+for top in ("env", "inventory"):
+    for root, dirs, files in os.walk(os.path.join(dest, top)):
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                continue
+            if source in text:
+                mode = os.stat(path).st_mode
+                os.chmod(path, 0o600)
+                with open(path, "w") as f:
+                    f.write(relocate(text))
+                os.chmod(path, mode)
+fd = os.open(worker_input, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as out:
+    out.write(relocate(kwargs.rstrip("\n")) + "\n" + json.dumps({"eof": True}) + "\n")
+"#;
 
 /// Why a remote run could not be prepared, started or read.
 #[derive(Debug, thiserror::Error)]

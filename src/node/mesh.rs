@@ -516,6 +516,7 @@ struct AnsibleRunner {
 impl Worker for AnsibleRunner {
     fn run(&self, work: WorkContext) -> WorkFuture {
         let runner = self.venv.join("bin/ansible-runner");
+        let python = self.venv.join("bin/python");
         let path = clean_path(&self.venv);
         let dir = self.work_dir.join(work.unit.as_str());
         let running = self.running.clone();
@@ -528,8 +529,47 @@ impl Worker for AnsibleRunner {
             tokio::fs::create_dir_all(&dir)
                 .await
                 .map_err(|err| format!("{}: {err}", dir.display()))?;
-            run_ansible_runner(&runner, &path, &dir, work, &mut guard, &running).await
+            // In the data dir, so it goes with it however the unit ends
+            // (only `artifacts/` travels back).
+            let input = dir.join(".rawx-worker-input");
+            relocate(&python, &path, &work.payload, &dir, &input).await?;
+            run_ansible_runner(&runner, &path, &dir, &input, work, &mut guard, &running).await
         })
+    }
+}
+
+/// Unpacks a transmitted run into `dir` with its paths relocated there
+/// ([`crate::exec::remote::RELOCATE_SCRIPT`]) and writes the worker's
+/// input to `input`.
+async fn relocate(
+    python: &Path,
+    path: &str,
+    payload: &Path,
+    dir: &Path,
+    input: &Path,
+) -> Result<(), String> {
+    let output = tokio::process::Command::new(python)
+        .arg("-c")
+        .arg(crate::exec::remote::RELOCATE_SCRIPT)
+        .arg(payload)
+        .arg(dir)
+        .arg(input)
+        .env_clear()
+        .env("PATH", path)
+        .env("LANG", "C.UTF-8")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|err| format!("{}: {err}", python.display()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "unpacking the run failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
     }
 }
 
@@ -557,7 +597,8 @@ impl Worker for LocalRunner {
                 pid: None,
                 owns_dir: false,
             };
-            run_ansible_runner(&runner, &path, &dir, work, &mut guard, &running).await
+            let input = work.payload.clone();
+            run_ansible_runner(&runner, &path, &dir, &input, work, &mut guard, &running).await
         })
     }
 }
@@ -737,13 +778,13 @@ async fn run_ansible_runner(
     runner: &Path,
     path: &str,
     dir: &Path,
+    input: &Path,
     work: WorkContext,
     guard: &mut RunGuard,
     running: &RunningUnits,
 ) -> ::mesh::WorkOutcome {
     let (_counted, yield_cpu) = running.enter();
-    let stdin = std::fs::File::open(&work.payload)
-        .map_err(|err| format!("{}: {err}", work.payload.display()))?;
+    let stdin = std::fs::File::open(input).map_err(|err| format!("{}: {err}", input.display()))?;
     let mut child = tokio::process::Command::new(runner)
         .arg("worker")
         .arg("--private-data-dir")
