@@ -66,8 +66,9 @@ pub struct Config {
     /// The Python venv with ansible-core and ansible-runner; empty is
     /// `~/.cache/rawx/venv`, where the scripts build it.
     pub venv: PathBuf,
-    /// UDP host:port the mesh node listens on; empty runs no mesh node on
-    /// control and hybrid nodes (execution and hop nodes need one, or peers).
+    /// UDP host:port the mesh node listens on; empty: a control or hybrid
+    /// node's mesh node listens nowhere (execution and hop nodes need one,
+    /// or peers).
     pub mesh_listen: String,
     /// Peers to dial, each "node-id@host:port".
     pub mesh_peers: Vec<String>,

@@ -458,7 +458,10 @@ impl Executor {
         let run = super::remote::attach(&self.mesh.work_node, &dest, unit, self.mesh.reconnect);
         let outcome = self
             .follow(id, table, &prepared, run, true, committed)
-            .await?;
+            .await;
+        // What the run before the restart left here (secrets included).
+        let _ = std::fs::remove_dir_all(self.jobs_root.join(id.to_string()));
+        let outcome = outcome?;
         self.finish(
             id,
             &outcome.status,
