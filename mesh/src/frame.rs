@@ -182,6 +182,28 @@ pub enum Message {
     },
 }
 
+impl Message {
+    /// The work unit the message is about; `None` for mesh notices. Each
+    /// unit's messages travel a link on a QUIC stream of their own.
+    pub fn unit(&self) -> Option<&WorkUnitId> {
+        match self {
+            Message::Data { unit, .. }
+            | Message::Ack { unit, .. }
+            | Message::Status { unit, .. }
+            | Message::Cancel { unit }
+            | Message::Release { unit }
+            | Message::Payload { unit, .. }
+            | Message::PayloadAck { unit, .. }
+            | Message::Read { unit, .. }
+            | Message::QueryStatus { unit }
+            | Message::Refused { unit, .. }
+            | Message::Gone { unit } => Some(unit),
+            Message::Submit(signed) => Some(&signed.submission.unit),
+            Message::Unreachable { .. } => None,
+        }
+    }
+}
+
 /// The life of a work unit, as Receptor numbers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkState {

@@ -8,7 +8,12 @@
 //! - per link, a **reader** that relays routed frames itself (so a slow next
 //!   hop slows the link feeding it, through QUIC flow control, instead of
 //!   filling memory) and hands advertisements to the core, and a **writer**
-//!   that sends control frames before data frames;
+//!   that sends control frames before data frames, both on the link's first
+//!   stream; and per work unit with frames on the link, a unidirectional
+//!   QUIC stream of its own with its own writer, queue and reader, so one
+//!   unit's frames held up at a slow relay never hold up another's (head of
+//!   line blocking and flow control are per unit); a unit's stream closes
+//!   after [`UNIT_STREAM_IDLE`] without frames and opens again on demand;
 //! - an **acceptor** if the node listens, and a **dialer** per peer listed by
 //!   address, which redials with exponential backoff and jitter.
 //!
@@ -29,7 +34,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, info, warn};
 
 use crate::frame::{self, Advertisement, Frame, MAX_HOPS, MAX_PAYLOAD_LEN, Message, Routed};
-use crate::id::NodeId;
+use crate::id::{NodeId, WorkUnitId};
 use crate::routing::{KnownNode, LinkStateDb, Received, Route};
 use crate::tls::{NodeIdentity, TrustAnchor};
 use crate::transport::{Link, Transport, TransportConfig, TransportError, close_code};
@@ -37,6 +42,10 @@ use crate::transport::{Link, Transport, TransportConfig, TransportError, close_c
 /// Frames waiting for one peer's writer, per class.
 const CONTROL_QUEUE: usize = 256;
 const DATA_QUEUE: usize = 64;
+/// Frames of one work unit waiting for its stream's writer on one link.
+const UNIT_QUEUE: usize = 2;
+/// A work unit's stream on a link closes after this long without frames.
+pub const UNIT_STREAM_IDLE: Duration = Duration::from_secs(30);
 /// Frames addressed to this node waiting for the application.
 const DELIVERY_QUEUE: usize = 256;
 const EVENT_QUEUE: usize = 1024;
@@ -280,8 +289,7 @@ impl Node {
             .shared
             .next_hop(dest)
             .ok_or_else(|| NodeError::Unreachable(dest.clone()))?;
-        next.data
-            .send(Frame::Routed(routed))
+        next.send_routed(routed)
             .await
             .map_err(|_| NodeError::Unreachable(dest.clone()))
     }
@@ -331,6 +339,50 @@ struct Shared {
 struct PeerHandle {
     control: mpsc::Sender<Frame>,
     data: mpsc::Sender<Frame>,
+    /// Each work unit's queue to the writer of its own stream.
+    units: std::sync::Mutex<HashMap<WorkUnitId, mpsc::Sender<Frame>>>,
+    /// The link's connection, where unit streams open; `None` only for the
+    /// relay tests, where every routed frame takes the data queue.
+    connection: Option<Connection>,
+}
+
+impl PeerHandle {
+    /// Queues a routed frame for this link: a work unit's on the unit's own
+    /// stream, anything else on the link's data queue. Waits while the
+    /// queue is full; fails only when the link is gone.
+    async fn send_routed(&self, routed: Routed) -> Result<(), ()> {
+        let (Some(unit), Some(connection)) = (routed.message.unit().cloned(), &self.connection)
+        else {
+            return self.data.send(Frame::Routed(routed)).await.map_err(|_| ());
+        };
+        let mut frame = Frame::Routed(routed);
+        // A writer that ended (idle, or its stream broke) is replaced once.
+        for _ in 0..2 {
+            let queue = self.unit_queue(connection, &unit);
+            match queue.send(frame).await {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(back)) => frame = back,
+            }
+            if connection.close_reason().is_some() {
+                return Err(());
+            }
+        }
+        Err(())
+    }
+
+    /// The queue of `unit`'s stream, opening the stream if it has none.
+    fn unit_queue(&self, connection: &Connection, unit: &WorkUnitId) -> mpsc::Sender<Frame> {
+        let mut units = self.units.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(queue) = units.get(unit).filter(|q| !q.is_closed()) {
+            return queue.clone();
+        }
+        // Ended writers leave closed queues behind: sweep them now and then.
+        units.retain(|_, q| !q.is_closed());
+        let (tx, rx) = mpsc::channel(UNIT_QUEUE);
+        tokio::spawn(unit_write_loop(connection.clone(), rx));
+        units.insert(unit.clone(), tx.clone());
+        tx
+    }
 }
 
 impl Shared {
@@ -374,7 +426,7 @@ impl Shared {
                 // If the link closes meanwhile the frame is lost; work units
                 // resume from acknowledged offsets, so the mesh need not
                 // retransmit.
-                let _ = next.data.send(Frame::Routed(routed)).await;
+                let _ = next.send_routed(routed).await;
             }
             None => self.unreachable(routed),
         }
@@ -543,6 +595,8 @@ impl Core {
         let handle = Arc::new(PeerHandle {
             control: control_tx,
             data: data_tx,
+            units: Default::default(),
+            connection: Some(link.connection().clone()),
         });
         let last_seen = Arc::new(AtomicU64::new(self.shared.millis()));
         let connection = link.connection().clone();
@@ -559,6 +613,12 @@ impl Core {
             last_seen.clone(),
             self.shared.clone(),
             self.events.clone(),
+        ));
+        self.links.spawn(accept_unit_streams(
+            connection.clone(),
+            peer.clone(),
+            last_seen.clone(),
+            self.shared.clone(),
         ));
         self.peers.insert(
             peer.clone(),
@@ -699,6 +759,103 @@ async fn write_loop(
         }
     }
     connection.close(VarInt::from_u32(close_code::SHUTDOWN), b"writer stopped");
+}
+
+/// Writes one work unit's frames on a unidirectional stream of its own,
+/// until no frame came for [`UNIT_STREAM_IDLE`] (or the link broke).
+async fn unit_write_loop(connection: Connection, mut frames: mpsc::Receiver<Frame>) {
+    let mut send = match connection.open_uni().await {
+        Ok(send) => send,
+        Err(e) => {
+            debug!(error = %e, "no stream for a work unit: the link is gone");
+            return;
+        }
+    };
+    loop {
+        let frame = match tokio::time::timeout(UNIT_STREAM_IDLE, frames.recv()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                // Idle: refuse new frames (their sender opens a new stream),
+                // but write those already queued.
+                frames.close();
+                match frames.recv().await {
+                    Some(frame) => frame,
+                    None => break,
+                }
+            }
+        };
+        let bytes = match frame::encode(&frame) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                warn!(error = %e, "frame not sent");
+                continue;
+            }
+        };
+        if let Err(e) = send.write_all(&bytes).await {
+            debug!(error = %e, "work unit stream write failed");
+            return;
+        }
+    }
+    let _ = send.finish();
+}
+
+/// Accepts the work-unit streams the peer opens on a link and reads each.
+async fn accept_unit_streams(
+    connection: Connection,
+    peer: NodeId,
+    last_seen: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+) {
+    let mut readers = JoinSet::new();
+    while let Ok(recv) = connection.accept_uni().await {
+        while readers.try_join_next().is_some() {}
+        readers.spawn(unit_read_loop(
+            recv,
+            connection.clone(),
+            peer.clone(),
+            last_seen.clone(),
+            shared.clone(),
+        ));
+    }
+}
+
+/// Relays or delivers the routed frames of one work-unit stream; anything
+/// else on it, or a bad frame, closes the link.
+async fn unit_read_loop(
+    mut recv: quinn::RecvStream,
+    connection: Connection,
+    peer: NodeId,
+    last_seen: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+) {
+    loop {
+        match frame::read_frame(&mut recv).await {
+            Ok(Some(Frame::Routed(routed))) if routed.message.unit().is_some() => {
+                last_seen.store(shared.millis(), Ordering::Relaxed);
+                shared.route(routed).await;
+            }
+            Ok(Some(_)) => {
+                warn!(peer = %peer, "a frame other than a work unit's on a unit stream; closing the link");
+                connection.close(
+                    VarInt::from_u32(close_code::PROTOCOL),
+                    b"unexpected frame on a unit stream",
+                );
+                return;
+            }
+            Ok(None) => return,
+            Err(e) => {
+                if connection.close_reason().is_none() {
+                    warn!(peer = %peer, error = %e, "bad frame on a unit stream; closing the link");
+                    connection.close(
+                        VarInt::from_u32(close_code::PROTOCOL),
+                        e.to_string().as_bytes(),
+                    );
+                }
+                return;
+            }
+        }
+    }
 }
 
 async fn read_loop(
@@ -909,7 +1066,12 @@ mod tests {
         let (control, control_rx) = mpsc::channel(8);
         let (data, data_rx) = mpsc::channel(8);
         let (deliver, _) = mpsc::channel(1);
-        let handle = Arc::new(PeerHandle { control, data });
+        let handle = Arc::new(PeerHandle {
+            control,
+            data,
+            units: Default::default(),
+            connection: None,
+        });
         let table = HashMap::from([(id("a"), handle)]);
         let shared = Shared {
             me: id("b"),

@@ -1,23 +1,22 @@
 //! [`WorkNode`]: a mesh [`Node`] with the work-unit protocol on top, as a
 //! controller (always) and an executor (when given an [`ExecutorConfig`]).
 //!
-//! ## Transport choice and its limits
+//! ## Transport: a QUIC stream per work unit on each link
 //!
-//! Work-unit frames are routed frames on each link's one QUIC stream, like
-//! every other routed frame; a unit is not a QUIC stream of its own. That
-//! keeps relaying on a hop the same simple by-destination forwarding, and
-//! makes a hop's death a loss of frames the protocol already recovers from
-//! (requests are repeated, output is asked for by offset). Units share a
-//! link without hurting each other because each has a bounded window in
-//! flight ([`crate::executor::OUTPUT_WINDOW`] and a frame cap for output, a
-//! payload window for uploads) and every queue is bounded: the node's relay
+//! A unit's frames (submission, payload, reads, output, acks, status,
+//! cancel, release) travel each link on a unidirectional QUIC stream of
+//! their own, opened on demand and closed after
+//! [`crate::node::UNIT_STREAM_IDLE`] without frames; relays forward by
+//! destination from the unit's stream on one link to its stream on the
+//! next. Head-of-line blocking and QUIC flow control are therefore per
+//! unit: a unit whose frames wait at a slow relay or receiver holds up no
+//! other. Each unit still has a bounded window in flight
+//! ([`crate::executor::OUTPUT_WINDOW`] and a frame cap for output, a payload
+//! window for uploads) and every queue is bounded: a relay's per-unit
 //! queues wait (QUIC flow control pushes back to the sender), while the
 //! dispatcher here never waits and drops what a full queue cannot take.
-//! The cost: the units of one link share its stream's head-of-line
-//! blocking and QUIC flow-control window, so one unit's frames queued at a
-//! slow relay delay the others' by at most their windows. Per-unit QUIC
-//! streams between adjacent nodes, relayed stream to stream, would remove
-//! that; not done yet.
+//! Losing a hop loses frames the protocol already recovers from (requests
+//! are repeated, output is asked for by offset).
 //!
 //! Frames are not encrypted end to end: a hop sees payload and output
 //! (TLS protects each link). The submission is signed end to end; cancel,

@@ -32,6 +32,11 @@ pub mod close_code {
     pub const REVOKED: u32 = 4;
 }
 
+/// Work-unit streams a peer may have open on one link at once.
+const UNIT_STREAMS: u32 = 4096;
+/// Bytes a link's streams may have unread at the receiver, all together.
+const LINK_WINDOW: u32 = 8 * 1024 * 1024;
+
 /// Server name given to quinn when dialing; names are not checked at the TLS
 /// layer (see [`tls`]), so any valid name does.
 const DIAL_NAME: &str = "rawx-mesh";
@@ -121,6 +126,12 @@ impl Transport {
     ) -> Result<Self, TransportError> {
         let mut transport = quinn::TransportConfig::default();
         transport.keep_alive_interval(Some(config.keepalive));
+        // A stream per work unit in flight on the link (quinn allows 100).
+        transport.max_concurrent_uni_streams(quinn::VarInt::from_u32(UNIT_STREAMS));
+        // What all of a link's streams may have in flight together (quinn's
+        // default is unbounded: a hundred units would each fill a stream's
+        // window); one stream keeps its own default window.
+        transport.receive_window(quinn::VarInt::from_u32(LINK_WINDOW));
         transport.max_idle_timeout(Some(
             config
                 .idle_timeout

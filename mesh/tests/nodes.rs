@@ -281,3 +281,75 @@ async fn a_revoked_node_is_cut_off_and_stays_out() {
     a.revoke(Default::default()).await.expect("revoke none");
     until(&a, "c back", |s| via(s, "c").is_some()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_unit_does_not_hold_up_another_through_a_relay() {
+    let ca = MeshCa::generate().expect("ca");
+    let (b, _b_rx) = start(&ca, "b", true, &[]).await;
+    let (a, _a_rx) = start(&ca, "a", false, &[(addr(&b), 1)]).await;
+    // c never reads what reaches it: unit X's frames pile up there.
+    let (_c, _c_rx) = start(&ca, "c", false, &[(addr(&b), 1)]).await;
+    let (_d, mut d_rx) = start(&ca, "d", false, &[(addr(&b), 1)]).await;
+    until(&a, "routes to c and d", |s| {
+        via(s, "c").is_some() && via(s, "d").is_some()
+    })
+    .await;
+
+    let a = std::sync::Arc::new(a);
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stalled = {
+        let (a, sent) = (a.clone(), sent.clone());
+        tokio::spawn(async move {
+            let chunk = Bytes::from(vec![b'x'; 32 * 1024]);
+            let mut offset = 0;
+            loop {
+                let frame = Message::Data {
+                    unit: WorkUnitId::new("unit-x").expect("id"),
+                    offset,
+                    payload: chunk.clone(),
+                };
+                if a.send(&id("c"), frame).await.is_err() {
+                    return;
+                }
+                offset += chunk.len() as u64;
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    // Wait until unit X is stuck all along the path (a's sends wait).
+    let mut last = u64::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    assert!(last > 100, "unit X was stuck early: {last} frames");
+
+    // Unit Y still crosses the same link a–b and the relay b.
+    for (offset, text) in [(0, "still "), (6, "moving")] {
+        let frame = Message::Data {
+            unit: WorkUnitId::new("unit-y").expect("id"),
+            offset,
+            payload: Bytes::from_static(text.as_bytes()),
+        };
+        tokio::time::timeout(PATIENCE, a.send(&id("d"), frame))
+            .await
+            .expect("unit Y's frames are not queued behind unit X's")
+            .expect("send");
+    }
+    for (offset, text) in [(0, "still "), (6, "moving")] {
+        let got = receive(&mut d_rx).await;
+        assert_eq!(
+            got.message,
+            Message::Data {
+                unit: WorkUnitId::new("unit-y").expect("id"),
+                offset,
+                payload: Bytes::from_static(text.as_bytes()),
+            }
+        );
+    }
+    stalled.abort();
+}
