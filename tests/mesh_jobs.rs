@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::api::{Api, Node};
-use common::rawx;
+use common::{git, rawx};
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -490,6 +490,67 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
         async move { left.is_empty().then_some(()) }
     })
     .await;
+
+    // An inventory update runs on exec-2 too (the inventory's group): its
+    // output comes back in the run's artifacts and is imported here.
+    let repo = tempfile::tempdir().expect("repo");
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        repo.path().join("hosts.ini"),
+        "[web]\nweb1 http_port=80\nweb2\n\n[db]\ndb1\n",
+    )
+    .expect("ini");
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "inventory"]);
+    let project = admin
+        .create(
+            "/api/v2/projects/",
+            json!({"name": "inventory files", "organization": orgs["results"][0]["id"], "scm_type": "git",
+                   "scm_url": format!("file://{}", repo.path().display())}),
+        )
+        .await;
+    admin
+        .until(
+            &format!("/api/v2/projects/{}/", project["id"]),
+            "the project update",
+            |p| p["status"] == "successful",
+        )
+        .await;
+    let synced = admin
+        .create(
+            "/api/v2/inventories/",
+            json!({"name": "synced", "organization": orgs["results"][0]["id"]}),
+        )
+        .await;
+    let (status, body) = admin
+        .post(
+            &format!("/api/v2/inventories/{}/instance_groups/", synced["id"]),
+            json!({"id": group["id"]}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let source = admin
+        .create(
+            "/api/v2/inventory_sources/",
+            json!({"name": "ini", "inventory": synced["id"], "source": "scm",
+                   "source_project": project["id"], "source_path": "hosts.ini"}),
+        )
+        .await;
+    let (status, started) = admin
+        .post(
+            &format!("/api/v2/inventory_sources/{}/update/", source["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let update = admin.finished(started["url"].as_str().expect("url")).await;
+    assert_eq!(update["status"], "successful", "{update}");
+    assert_eq!(update["execution_node"], "exec-2", "{update}");
+    let mut hosts = admin
+        .names(&format!("/api/v2/inventories/{}/hosts/", synced["id"]))
+        .await;
+    hosts.sort();
+    assert_eq!(hosts, ["db1", "web1", "web2"]);
 
     // A cancel travels over the mesh and stops the run over there.
     let pause = template_on_exec2(&cluster.node, &admin, PAUSE, "pause").await;

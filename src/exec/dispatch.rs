@@ -569,8 +569,13 @@ impl Executor {
                 }
                 Ok(RunnerMessage::Artifacts(zip)) => {
                     // A remote run's artifacts come back only in the stream:
-                    // the cached facts are read from them.
-                    if remote && matches!(prepared.after, AfterRun::Job { facts: Some(_) }) {
+                    // the cached facts and an inventory update's output are
+                    // read from them.
+                    let wanted = matches!(
+                        prepared.after,
+                        AfterRun::Job { facts: Some(_) } | AfterRun::InventoryUpdate(_)
+                    );
+                    if remote && wanted {
                         let dir = pdd.join("artifacts").join(id.to_string());
                         if let Err(err) =
                             super::remote::unpack_artifacts(&self.venv, &zip, &dir).await

@@ -113,7 +113,12 @@ impl Executor {
         let injection = super::credentials::inject_unit(&self.db, &self.cipher, id, false, pdd)
             .await
             .map_err(|e| setup("credentials", e))?;
-        let output = pdd.join("inventory_output.json");
+        // In the run's artifacts: on an execution node, they are what comes
+        // back with the stream.
+        let output = pdd
+            .join("artifacts")
+            .join(id.to_string())
+            .join("inventory_output.json");
         let mut cmdline = vec![
             "--list".to_string(),
             "--export".into(),

@@ -126,8 +126,8 @@ impl Instances {
             .all(|s| !s.usable() || (s.running > 0 && s.consumed >= s.capacity))
     }
 
-    /// Places an update (project or inventory) on this node, as AWX runs
-    /// them on the control plane; one always runs on an idle node.
+    /// Places a project update on this node, as AWX runs them on the
+    /// control plane; one always runs on an idle node.
     pub(super) fn place_local(&mut self, impact: i32) -> Option<(String, Option<i64>)> {
         let impact = i64::from(impact.max(0));
         let slot = self.slots.get_mut(&self.local)?;
@@ -138,7 +138,8 @@ impl Instances {
         Some((self.local.clone(), None))
     }
 
-    /// Places a job or ad hoc command on an instance of `groups`: in each
+    /// Places a job, ad hoc command or inventory update on an instance of
+    /// `groups`: in each
     /// group in turn, the member with the most capacity left that fits, or
     /// else the largest idle one (AWX's rules).
     pub(super) fn place(&mut self, groups: &[i64], impact: i32) -> Option<(String, Option<i64>)> {

@@ -258,7 +258,9 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
             continue;
         }
         let target = match job.kind.as_str() {
-            "job" | "ad_hoc_command" => {
+            // Project updates stay on the control plane (they fill its
+            // project cache); the rest go where their groups say.
+            "job" | "ad_hoc_command" | "inventory_update" => {
                 let groups = match launched.get(&job.id) {
                     Some(groups) => groups.clone(),
                     None => {
