@@ -5,26 +5,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::api::{Api, Node};
+use common::git;
 use serde_json::{Value, json};
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 const INI: &str = "[all:vars]\nansible_connection=local\n\n[web]\nweb1 http_port=80\nweb2\n\n[db]\ndb1\n\n[prod:children]\nweb\ndb\n\n[prod:vars]\nenv=prod\n";
 const INI_CHANGED: &str = "[all:vars]\nansible_connection=local\n\n[web]\nweb1 http_port=8080\n\n[db]\ndb1\n\n[prod:children]\nweb\ndb\n";

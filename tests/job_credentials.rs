@@ -8,20 +8,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::api::{Api, Node};
+use common::venv;
 use serde_json::{Value, json};
-
-/// The venv holding ansible (`RAWX_VENV`, default ~/.cache/rawx/venv).
-fn venv() -> PathBuf {
-    std::env::var_os("RAWX_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rawx/venv")))
-        .expect("venv")
-}
 
 fn current_user() -> String {
     nix::unistd::User::from_uid(nix::unistd::geteuid())

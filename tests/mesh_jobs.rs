@@ -10,13 +10,12 @@
 
 mod common;
 
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::api::{Api, Node};
-use common::{git, rawx};
+use common::{free_udp_port, git, rawx, venv};
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -35,20 +34,6 @@ const STEPS: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: 
 /// Waits far longer than any test.
 const PAUSE: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait\n      \
                      command: sleep 600\n";
-
-fn venv() -> PathBuf {
-    std::env::var_os("RAWX_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rawx/venv")))
-        .expect("RAWX_VENV or HOME")
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("free udp port")
-}
 
 /// A mesh node's process, killed when the test ends, with its log.
 struct Proc {
@@ -93,21 +78,6 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -262,7 +232,7 @@ impl Cluster {
 
 /// Waits until a loop item of job `id` has run (the job is mid-way).
 async fn under_way(admin: &Api, id: &str) {
-    eventually("the steps under way", || {
+    common::eventually("the steps under way", PATIENCE, || {
         let admin = admin.clone();
         let id = id.to_owned();
         async move {
@@ -483,7 +453,7 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     // The unit is released once read (in the background): the execution
     // node keeps nothing of the run.
     let work = cluster.exec2.work_dir();
-    eventually("exec-2's work dir empty", || {
+    common::eventually("exec-2's work dir empty", PATIENCE, || {
         let left: Vec<_> = std::fs::read_dir(&work)
             .map(|d| d.flatten().map(|e| e.file_name()).collect())
             .unwrap_or_default();
@@ -558,7 +528,7 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     admin
         .until(&url, "the pause running", |job| job["status"] == "running")
         .await;
-    eventually("sleep running on exec-2", || {
+    common::eventually("sleep running on exec-2", PATIENCE, || {
         let work = work.clone();
         async move { (!rawx::exec::runner::processes_mentioning(&work).is_empty()).then_some(()) }
     })
@@ -567,7 +537,7 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     assert_eq!(status, 202, "{body}");
     let job = admin.finished(&url).await;
     assert_eq!(job["status"], "canceled", "{job}");
-    eventually("nothing of the run left on exec-2", || {
+    common::eventually("nothing of the run left on exec-2", PATIENCE, || {
         let work = work.clone();
         async move {
             rawx::exec::runner::processes_mentioning(&work)
@@ -582,7 +552,7 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     let steps = template_on_exec2(&cluster.node, &admin, STEPS, "steps").await;
     let url = launch(&admin, &steps).await;
     under_way(&admin, &job_id(&url)).await;
-    let used = eventually("a route to exec-2", || {
+    let used = common::eventually("a route to exec-2", PATIENCE, || {
         let used = cluster.hop_to_exec2();
         async move { used }
     })
@@ -623,7 +593,7 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     admin
         .until(&url, "the pause running", |job| job["status"] == "running")
         .await;
-    eventually("sleep running on exec-2", || {
+    common::eventually("sleep running on exec-2", PATIENCE, || {
         let work = work.clone();
         async move { (!rawx::exec::runner::processes_mentioning(&work).is_empty()).then_some(()) }
     })
@@ -641,7 +611,7 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     for hop in &mut cluster.hops {
         hop.restart();
     }
-    eventually("the abandoned run stopped on exec-2", || {
+    common::eventually("the abandoned run stopped on exec-2", PATIENCE, || {
         let work = work.clone();
         async move {
             rawx::exec::runner::processes_mentioning(&work)

@@ -4,25 +4,16 @@
 
 mod common;
 
-use std::net::UdpSocket;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::api::Node;
-use common::{rawx, run};
+use common::{free_udp_port, rawx, run};
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A UDP port nothing is bound to right now.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("free udp port")
-}
 
 /// A child process killed when the test ends, with its log.
 struct Proc {
@@ -92,22 +83,6 @@ fn mesh_status(data_dir: &Path) -> String {
         .arg(data_dir));
     assert!(status.success(), "mesh status: {err}");
     out
-}
-
-/// Polls `check` until it returns Some, or panics with `what`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +157,7 @@ async fn a_node_joins_with_a_one_time_token_and_links_to_the_controller() {
         &scratch.path().join("exec.log"),
     );
 
-    let instance = eventually("the instance", || {
+    let instance = common::eventually("the instance", PATIENCE, || {
         let admin = node.admin();
         async move {
             let (_, body) = admin.get("/api/v2/instances/?hostname=exec-1").await;
@@ -212,7 +187,7 @@ async fn a_node_joins_with_a_one_time_token_and_links_to_the_controller() {
     assert!(err.contains("already used"), "{err}");
 
     // The visualizer shows both nodes and, once the link is up, the link.
-    let visual = eventually("the link in the visualizer", || {
+    let visual = common::eventually("the link in the visualizer", PATIENCE, || {
         let admin = node.admin();
         async move {
             let (status, body) = admin.get("/api/v2/mesh_visualizer/").await;
@@ -250,7 +225,7 @@ async fn a_node_joins_with_a_one_time_token_and_links_to_the_controller() {
     assert_eq!(status, 403);
 
     // The control node marks the node it sees ready.
-    eventually("exec-1 ready", || {
+    common::eventually("exec-1 ready", PATIENCE, || {
         let admin = node.admin();
         async move {
             let (_, body) = admin.get("/api/v2/instances/?hostname=exec-1").await;
@@ -261,7 +236,7 @@ async fn a_node_joins_with_a_one_time_token_and_links_to_the_controller() {
     .await;
 
     // `rawx mesh status` on both ends shows the link.
-    let exec_status = eventually("the exec node's status file", || {
+    let exec_status = common::eventually("the exec node's status file", PATIENCE, || {
         let dir = exec_dir.path().to_owned();
         let controller = controller.clone();
         async move {
@@ -327,7 +302,7 @@ async fn a_node_joins_with_a_one_time_token_and_links_to_the_controller() {
         )
     };
     let control_dir = node.server.data_dir.path().to_owned();
-    eventually("exec-1's link closed", || {
+    common::eventually("exec-1's link closed", PATIENCE, || {
         let peers = peers(&control_dir);
         async move { peers.filter(|p| !p.iter().any(|n| n == "exec-1")) }
     })
@@ -405,7 +380,7 @@ async fn execution_and_hop_nodes_run_without_a_database() {
         ),
         &exec_dir.path().join("log"),
     );
-    let status = eventually("the hop's link", || {
+    let status = common::eventually("the hop's link", PATIENCE, || {
         let dir = hop_dir.path().to_owned();
         async move {
             let text = std::fs::read_to_string(dir.join("mesh/status.json")).ok()?;

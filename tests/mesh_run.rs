@@ -7,13 +7,13 @@
 
 mod common;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::api::Node;
-use common::rawx;
+use common::{free_udp_port, rawx, venv};
 use rawx::exec::event::JobEvent;
 use rawx::exec::remote::{self, RemoteError, RemoteRun};
 use rawx::exec::runner::{RunSpec, RunnerMessage, processes_mentioning};
@@ -24,21 +24,6 @@ const EXEC_NODE: &str = "exec-1";
 /// A playbook that waits far longer than any test.
 const PAUSE: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait\n      \
                      ansible.builtin.pause:\n        seconds: 600\n";
-
-fn venv() -> PathBuf {
-    std::env::var_os("RAWX_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rawx/venv")))
-        .expect("RAWX_VENV or HOME")
-}
-
-/// A UDP port nothing is bound to right now.
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("free udp port")
-}
 
 /// A child process killed when the test ends, with its log.
 struct Proc {
@@ -76,22 +61,6 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Polls `check` until it returns Some, or panics with `what`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -175,7 +144,7 @@ impl Mesh {
         .env("RAWX_VENV", venv());
         let mut exec = Proc::spawn(&mut join, &scratch.path().join("exec.log"));
         // The node writes its status file once it runs.
-        eventually("the execution node running", || {
+        common::eventually("the execution node running", PATIENCE, || {
             let path = exec_dir.path().join("mesh/status.json");
             async move { path.exists().then_some(()) }
         })
@@ -358,7 +327,7 @@ async fn a_playbook_runs_on_an_execution_node_through_the_mesh() {
     assert_eq!(ok.host_name, "localhost");
 
     // The eof line comes before the worker has exited.
-    let status = eventually("the unit finished", || {
+    let status = common::eventually("the unit finished", PATIENCE, || {
         let unit = run.unit.clone();
         async move {
             let status = unit.status().await.expect("status");
@@ -394,7 +363,7 @@ async fn a_canceled_run_stops_on_the_execution_node() {
         assert!(seen.error.is_none(), "{:?}", seen.error);
     }
     let work = mesh.work_dir();
-    eventually("ansible running on the execution node", || {
+    common::eventually("ansible running on the execution node", PATIENCE, || {
         let work = work.clone();
         async move { (!processes_mentioning(&work).is_empty()).then_some(()) }
     })

@@ -3,17 +3,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-
+use common::venv;
 use rawx::exec::event::JobEvent;
 use rawx::exec::runner::{RunSpec, RunnerMessage, start};
-
-fn venv() -> PathBuf {
-    std::env::var_os("RAWX_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rawx/venv")))
-        .expect("RAWX_VENV or HOME")
-}
 
 fn private_data_dir(playbook: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("pdd");

@@ -343,8 +343,9 @@ pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// Runs git in `dir` as a test author; panics with git's stderr on failure.
-pub fn git(dir: &Path, args: &[&str]) {
+/// Runs git in `dir` as a test author; returns its stdout, trimmed, and
+/// panics with git's stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -357,4 +358,38 @@ pub fn git(dir: &Path, args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// The venv with ansible-runner: `RAWX_VENV`, else where the scripts build it.
+pub fn venv() -> PathBuf {
+    std::env::var_os("RAWX_VENV")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rawx/venv")))
+        .expect("RAWX_VENV or HOME")
+}
+
+/// A UDP port nothing is bound to right now (for a mesh listener).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("free udp port")
+}
+
+/// Polls `check` until it returns Some, or panics with `what` once
+/// `patience` has run out (a bound, never a timed assertion).
+pub async fn eventually<T, F, Fut>(what: &str, patience: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
