@@ -177,53 +177,78 @@ impl Instances {
         None
     }
 
-    /// The groups a job of `template` on `inventory` may use (cached per
-    /// pair: a pass usually sees a few of them).
+    /// Reads the groups of every (template, inventory) pair in `pairs` not
+    /// read yet, in one statement: a pass over the jobs of a hundred
+    /// templates would otherwise pay a round trip per template.
+    pub(super) async fn prefetch_groups(
+        &mut self,
+        tx: &Transaction<'_>,
+        pairs: &[(Option<i64>, Option<i64>)],
+    ) -> Result<(), StoreError> {
+        let mut templates: Vec<Option<i64>> = Vec::new();
+        let mut inventories: Vec<Option<i64>> = Vec::new();
+        for pair in pairs {
+            if !self.job_groups.contains_key(pair) {
+                templates.push(pair.0);
+                inventories.push(pair.1);
+            }
+        }
+        if templates.is_empty() {
+            return Ok(());
+        }
+        let rows = tx
+            .query(
+                "SELECT w.t, w.i, coalesce(
+                     nullif(
+                         array(SELECT instance_group_id FROM job_template_instance_groups
+                                WHERE job_template_id = w.t ORDER BY position, instance_group_id)
+                         || array(SELECT instance_group_id FROM inventory_instance_groups
+                                   WHERE inventory_id = w.i ORDER BY position, instance_group_id)
+                         || array(SELECT o.instance_group_id FROM organization_instance_groups o
+                                   WHERE o.organization_id = coalesce(
+                                       (SELECT organization_id FROM unified_job_templates WHERE id = w.t),
+                                       (SELECT organization_id FROM inventories WHERE id = w.i))
+                                   ORDER BY o.position, o.instance_group_id),
+                         '{}'),
+                     array(SELECT id FROM instance_groups WHERE name = 'default'))
+                   FROM unnest($1::int8[], $2::int8[]) AS w(t, i)",
+                &[&templates, &inventories],
+            )
+            .await?;
+        for row in rows {
+            self.job_groups.insert((row.get(0), row.get(1)), row.get(2));
+        }
+        Ok(())
+    }
+
+    /// The groups a job of `template` on `inventory` may use, in order.
     pub(super) async fn groups_of(
         &mut self,
         tx: &Transaction<'_>,
         template: Option<i64>,
         inventory: Option<i64>,
     ) -> Result<Vec<i64>, StoreError> {
-        if let Some(groups) = self.job_groups.get(&(template, inventory)) {
-            return Ok(groups.clone());
-        }
-        let row = tx
-            .query_one(
-                "SELECT coalesce(
-                     nullif(
-                         array(SELECT instance_group_id FROM job_template_instance_groups
-                                WHERE job_template_id = $1 ORDER BY position, instance_group_id)
-                         || array(SELECT instance_group_id FROM inventory_instance_groups
-                                   WHERE inventory_id = $2 ORDER BY position, instance_group_id)
-                         || array(SELECT o.instance_group_id FROM organization_instance_groups o
-                                   WHERE o.organization_id = coalesce(
-                                       (SELECT organization_id FROM unified_job_templates WHERE id = $1),
-                                       (SELECT organization_id FROM inventories WHERE id = $2))
-                                   ORDER BY o.position, o.instance_group_id),
-                         '{}'),
-                     array(SELECT id FROM instance_groups WHERE name = 'default'))",
-                &[&template, &inventory],
-            )
-            .await?;
-        let groups: Vec<i64> = row.get(0);
-        self.job_groups
-            .insert((template, inventory), groups.clone());
-        Ok(groups)
+        self.prefetch_groups(tx, &[(template, inventory)]).await?;
+        Ok(self
+            .job_groups
+            .get(&(template, inventory))
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
-/// The instance groups jobs among `ids` were launched with (a prompt).
+/// The instance groups pending jobs were launched with (a prompt): read
+/// through the partial index on exactly those launch configurations.
 pub(super) async fn launched_groups(
     tx: &Transaction<'_>,
-    ids: &[i64],
 ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
     let rows = tx
         .query(
             "SELECT lc.job_id, array(SELECT g::bigint FROM jsonb_array_elements_text(lc.prompts->'instance_groups') g)
                FROM unified_job_launch_configs lc
-              WHERE lc.job_id = ANY($1) AND jsonb_typeof(lc.prompts->'instance_groups') = 'array'",
-            &[&ids],
+               JOIN unified_jobs u ON u.id = lc.job_id AND u.status = 'pending'
+              WHERE jsonb_typeof(lc.prompts->'instance_groups') = 'array'",
+            &[],
         )
         .await?;
     Ok(rows

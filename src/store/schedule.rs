@@ -230,9 +230,24 @@ pub async fn run(db: &Db, node: &str) -> Result<Pass, StoreError> {
     let launched = if pending.is_empty() {
         HashMap::new()
     } else {
-        let ids: Vec<i64> = pending.iter().map(|j| j.id).collect();
-        placement::launched_groups(&tx, &ids).await?
+        placement::launched_groups(&tx).await?
     };
+    // The groups of every (template, inventory) pair that may be placed,
+    // read at once.
+    let pairs: HashSet<(Option<i64>, Option<i64>)> = pending
+        .iter()
+        .filter(|j| {
+            matches!(
+                j.kind.as_str(),
+                "job" | "ad_hoc_command" | "inventory_update"
+            )
+        })
+        .filter(|j| !launched.contains_key(&j.id) && !later.contains(&j.id))
+        .map(|j| (j.template.filter(|_| j.kind == "job"), j.inventory))
+        .collect();
+    instances
+        .prefetch_groups(&tx, &pairs.into_iter().collect::<Vec<_>>())
+        .await?;
     // Where each started job goes, by node.
     let mut placed: HashMap<(String, Option<i64>), Vec<i64>> = HashMap::new();
     for job in &pending {
