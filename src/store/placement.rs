@@ -139,9 +139,8 @@ impl Instances {
     }
 
     /// Places a job, ad hoc command or inventory update on an instance of
-    /// `groups`: in each
-    /// group in turn, the member with the most capacity left that fits, or
-    /// else the largest idle one (AWX's rules).
+    /// `groups`: in each group in turn, the member with the most capacity
+    /// left that fits, or else the largest idle one (AWX's rules).
     pub(super) fn place(&mut self, groups: &[i64], impact: i32) -> Option<(String, Option<i64>)> {
         let impact = i64::from(impact.max(0));
         for group in groups {
