@@ -11,11 +11,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::api::{Api, Node};
-use common::{free_udp_port, git, rawx, venv};
+use common::{Proc, free_udp_port, git, rawx, venv};
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -34,52 +33,6 @@ const STEPS: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: 
 /// Waits far longer than any test.
 const PAUSE: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait\n      \
                      command: sleep 600\n";
-
-/// A mesh node's process, killed when the test ends, with its log.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(cmd: &mut Command, log: &Path) -> Proc {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log");
-        let child = cmd
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn rawx");
-        Proc {
-            child,
-            log: log.to_owned(),
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "rawx exited with {status}:\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A joined mesh node: its data dir and how to start it again.
 struct MeshNode {
@@ -220,6 +173,18 @@ impl Cluster {
         ["hop-1", "hop-2"].iter().position(|h| *h == next)
     }
 
+    fn kill_hops(&mut self) {
+        for hop in &mut self.hops {
+            hop.proc.kill();
+        }
+    }
+
+    fn restart_hops(&mut self) {
+        for hop in &mut self.hops {
+            hop.restart();
+        }
+    }
+
     fn logs(&self) -> String {
         let mut all = self.node.server.log();
         for hop in &self.hops {
@@ -228,6 +193,19 @@ impl Cluster {
         all.push_str(&self.exec2.log());
         all
     }
+}
+
+/// Waits until job `url` (the PAUSE playbook) runs and its `sleep` is a
+/// process under `work` (the execution node's private data dirs).
+async fn pausing_on(admin: &Api, url: &str, work: &Path) {
+    admin
+        .until(url, "the pause running", |job| job["status"] == "running")
+        .await;
+    common::eventually("sleep running on exec-2", PATIENCE, || {
+        let running = !rawx::exec::runner::processes_mentioning(work).is_empty();
+        async move { running.then_some(()) }
+    })
+    .await;
 }
 
 /// Waits until a loop item of job `id` has run (the job is mid-way).
@@ -525,27 +503,12 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     // A cancel travels over the mesh and stops the run over there.
     let pause = template_on_exec2(&cluster.node, &admin, PAUSE, "pause").await;
     let url = launch(&admin, &pause).await;
-    admin
-        .until(&url, "the pause running", |job| job["status"] == "running")
-        .await;
-    common::eventually("sleep running on exec-2", PATIENCE, || {
-        let work = work.clone();
-        async move { (!rawx::exec::runner::processes_mentioning(&work).is_empty()).then_some(()) }
-    })
-    .await;
+    pausing_on(&admin, &url, &work).await;
     let (status, body) = admin.post(&format!("{url}cancel/"), json!({})).await;
     assert_eq!(status, 202, "{body}");
     let job = admin.finished(&url).await;
     assert_eq!(job["status"], "canceled", "{job}");
-    common::eventually("nothing of the run left on exec-2", PATIENCE, || {
-        let work = work.clone();
-        async move {
-            rawx::exec::runner::processes_mentioning(&work)
-                .is_empty()
-                .then_some(())
-        }
-    })
-    .await;
+    common::no_process_left(&work, PATIENCE, "after a cancel").await;
 
     // Routes go around a dead hop: the hop on exec-2's route dies mid-job
     // for good, and the job completes through the other one.
@@ -565,13 +528,9 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     // job completes, and no event is lost or stored twice.
     let url = launch(&admin, &steps).await;
     under_way(&admin, &job_id(&url)).await;
-    for hop in &mut cluster.hops {
-        hop.proc.kill();
-    }
+    cluster.kill_hops();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for hop in &mut cluster.hops {
-        hop.restart();
-    }
+    cluster.restart_hops();
     all_steps_once(&admin, &url, || cluster.logs()).await;
 
     // The control node crashes mid-job and starts again: it follows the
@@ -590,17 +549,8 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     // A partition longer than the timeout: the job ends as `error`, saying
     // why; once exec-2 is back, its run is stopped and nothing is left.
     let url = launch(&admin, &pause).await;
-    admin
-        .until(&url, "the pause running", |job| job["status"] == "running")
-        .await;
-    common::eventually("sleep running on exec-2", PATIENCE, || {
-        let work = work.clone();
-        async move { (!rawx::exec::runner::processes_mentioning(&work).is_empty()).then_some(()) }
-    })
-    .await;
-    for hop in &mut cluster.hops {
-        hop.proc.kill();
-    }
+    pausing_on(&admin, &url, &work).await;
+    cluster.kill_hops();
     let job = admin.finished(&url).await;
     assert_eq!(job["status"], "error", "{job}");
     let explanation = job["job_explanation"].as_str().unwrap_or_default();
@@ -608,18 +558,8 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
         explanation.contains("exec-2") && explanation.contains("could not be reached"),
         "{job}"
     );
-    for hop in &mut cluster.hops {
-        hop.restart();
-    }
-    common::eventually("the abandoned run stopped on exec-2", PATIENCE, || {
-        let work = work.clone();
-        async move {
-            rawx::exec::runner::processes_mentioning(&work)
-                .is_empty()
-                .then_some(())
-        }
-    })
-    .await;
+    cluster.restart_hops();
+    common::no_process_left(&work, PATIENCE, "after the partition").await;
     for hop in &mut cluster.hops {
         hop.proc.assert_running();
     }

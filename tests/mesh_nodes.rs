@@ -6,53 +6,14 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::api::Node;
-use common::{free_udp_port, rawx, run};
+use common::{Proc, free_udp_port, rawx, run};
 use serde_json::{Value, json};
 
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A child process killed when the test ends, with its log.
-struct Proc {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Proc {
-    fn spawn(cmd: &mut Command, log: &Path) -> Proc {
-        let file = std::fs::File::create(log).expect("log");
-        let child = cmd
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn rawx");
-        Proc {
-            child,
-            log: log.to_owned(),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("rawx exited with {status}:\n{}", self.log());
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn join_cmd(base: &str, token: &str, name: &str, port: u16, data_dir: &Path) -> Command {
     let mut cmd = rawx();

@@ -9,11 +9,10 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::api::Node;
-use common::{free_udp_port, rawx, venv};
+use common::{Proc, free_udp_port, rawx, venv};
 use rawx::exec::event::JobEvent;
 use rawx::exec::remote::{self, RemoteError, RemoteRun};
 use rawx::exec::runner::{RunSpec, RunnerMessage, processes_mentioning};
@@ -24,71 +23,6 @@ const EXEC_NODE: &str = "exec-1";
 /// A playbook that waits far longer than any test.
 const PAUSE: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait\n      \
                      ansible.builtin.pause:\n        seconds: 600\n";
-
-/// A child process killed when the test ends, with its log.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(cmd: &mut Command, log: &Path) -> Proc {
-        let file = std::fs::File::create(log).expect("log");
-        let child = cmd
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn rawx");
-        Proc {
-            child,
-            log: log.to_owned(),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("rawx exited with {status}:\n{}", self.log());
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Waits until no process names `work` (the execution node's private
-/// data dirs); names those left if some are.
-async fn no_process_left(work: &Path, when: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let left = processes_mentioning(work);
-        if left.is_empty() {
-            return;
-        }
-        if Instant::now() >= deadline {
-            let described: Vec<String> = left
-                .iter()
-                .map(|pid| {
-                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                    format!(
-                        "{pid}: {}",
-                        String::from_utf8_lossy(&cmdline).replace('\0', " ")
-                    )
-                })
-                .collect();
-            panic!("processes left {when}:\n{}", described.join("\n"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// A control node, an execution node joined to it with a real token, and
 /// a controller (in this process) that may submit work to the execution
@@ -215,7 +149,6 @@ impl Mesh {
             playbook: "site.yml".into(),
             kwargs,
             venv: venv(),
-            yield_cpu: false,
         };
         let payload = remote::transmit(&spec).await.expect("transmit");
         assert!(!payload.is_empty());
@@ -384,7 +317,7 @@ async fn a_canceled_run_stops_on_the_execution_node() {
     let expected: Vec<i64> = (1..=counters.len() as i64).collect();
     assert_eq!(counters, expected);
     // Nothing of the run is left on the execution node.
-    no_process_left(&work, "after a cancel").await;
+    common::no_process_left(&work, PATIENCE, "after a cancel").await;
     run.release().await.expect("release");
 
     // Releasing a unit that still runs stops it too, and leaves neither
@@ -404,7 +337,7 @@ async fn a_canceled_run_stops_on_the_execution_node() {
     let unit_dir = work.join(run.unit.id().as_str());
     assert!(unit_dir.exists());
     run.release().await.expect("release");
-    no_process_left(&work, "after a release").await;
+    common::no_process_left(&work, PATIENCE, "after a release").await;
     assert!(!unit_dir.exists(), "{} left behind", unit_dir.display());
     mesh.exec.assert_running();
 }

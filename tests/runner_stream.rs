@@ -28,7 +28,6 @@ async fn run(playbook: &str) -> (Vec<JobEvent>, Vec<String>) {
         playbook: "site.yml".into(),
         kwargs: Default::default(),
         venv: venv(),
-        yield_cpu: false,
     };
     let mut run = start(&spec).await.expect("runner starts");
     let mut events = Vec::new();

@@ -845,16 +845,22 @@ async fn unit_read_loop(
             }
             Ok(None) => return,
             Err(e) => {
-                if connection.close_reason().is_none() {
-                    warn!(peer = %peer, error = %e, "bad frame on a unit stream; closing the link");
-                    connection.close(
-                        VarInt::from_u32(close_code::PROTOCOL),
-                        e.to_string().as_bytes(),
-                    );
-                }
+                close_on_bad_frame(&connection, &peer, &e);
                 return;
             }
         }
+    }
+}
+
+/// A bad frame from `peer`, on any of the link's streams: only this link
+/// is closed (the peer is broken or hostile, the rest of the mesh is not).
+fn close_on_bad_frame(connection: &Connection, peer: &NodeId, error: &frame::FrameError) {
+    if connection.close_reason().is_none() {
+        warn!(peer = %peer, %error, "bad frame; closing the link");
+        connection.close(
+            VarInt::from_u32(close_code::PROTOCOL),
+            error.to_string().as_bytes(),
+        );
     }
 }
 
@@ -890,15 +896,7 @@ async fn read_loop(
             }
             Ok(None) => break,
             Err(e) => {
-                // Only this link is closed: the peer is broken or hostile,
-                // the rest of the mesh is not.
-                if connection.close_reason().is_none() {
-                    warn!(peer = %peer, error = %e, "bad frame; closing the link");
-                    connection.close(
-                        VarInt::from_u32(close_code::PROTOCOL),
-                        e.to_string().as_bytes(),
-                    );
-                }
+                close_on_bad_frame(&connection, &peer, &e);
                 break;
             }
         }

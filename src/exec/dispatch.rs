@@ -380,8 +380,6 @@ impl Executor {
             playbook: prepared.playbook.clone(),
             kwargs: prepared.kwargs.clone(),
             venv: self.venv.clone(),
-            // The executor's worker decides (by its count of runs).
-            yield_cpu: false,
         };
         let mesh = &self.mesh;
         let remote = target.is_some();

@@ -26,9 +26,6 @@ pub struct RunSpec {
     pub kwargs: Map<String, Value>,
     /// The venv holding ansible-runner and ansible-playbook.
     pub venv: PathBuf,
-    /// Whether the run yields to the control plane (`lower_priority`):
-    /// when the node's runs outnumber its cores.
-    pub yield_cpu: bool,
 }
 
 /// One message of the worker's stream.
@@ -102,9 +99,6 @@ pub async fn start(spec: &RunSpec) -> Result<Run, RunnerError> {
         .process_group(0)
         .kill_on_drop(true);
     let mut child = command.spawn().map_err(RunnerError::Spawn)?;
-    if spec.yield_cpu {
-        lower_priority(child.id());
-    }
     let input = worker_input(spec)?;
     let mut stdin = child.stdin.take().ok_or(RunnerError::Truncated)?;
     stdin.write_all(&input).await.map_err(RunnerError::Io)?;

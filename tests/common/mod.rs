@@ -393,3 +393,81 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A child process (a mesh node) killed when the test ends; its output is
+/// appended to `log`, so a restarted node keeps one log.
+pub struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    /// Spawns `cmd` with stdout and stderr appended to `log`.
+    pub fn spawn(cmd: &mut Command, log: &Path) -> Proc {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log");
+        let child = cmd
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn rawx");
+        Proc {
+            child,
+            log: log.to_owned(),
+        }
+    }
+
+    /// What the process wrote so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the process (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Panics with the log if the process has exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("rawx exited with {status}:\n{}", self.log());
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until no process names `work` (a node's private data dirs);
+/// after `patience`, panics naming those left.
+pub async fn no_process_left(work: &Path, patience: Duration, when: &str) {
+    let deadline = Instant::now() + patience;
+    loop {
+        let left = rawx::exec::runner::processes_mentioning(work);
+        if left.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let described: Vec<String> = left
+                .iter()
+                .map(|pid| {
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    format!(
+                        "{pid}: {}",
+                        String::from_utf8_lossy(&cmdline).replace('\0', " ")
+                    )
+                })
+                .collect();
+            panic!("processes left {when}:\n{}", described.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
