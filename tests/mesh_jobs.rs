@@ -113,6 +113,21 @@ impl MeshNode {
         std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
     }
 
+    /// The node's own view of the mesh (its status file).
+    fn status(&self) -> Option<Value> {
+        let text = std::fs::read_to_string(self.dir.path().join("mesh/status.json")).ok()?;
+        Some(serde_json::from_str::<Value>(&text).ok()?["status"].take())
+    }
+
+    /// Whether the node has a live link with `peer`.
+    fn links_to(&self, peer: &str) -> bool {
+        self.status().is_some_and(|status| {
+            status["peers"]
+                .as_array()
+                .is_some_and(|peers| peers.iter().any(|p| p["node"] == peer))
+        })
+    }
+
     /// Private data dirs of the runs on this (execution) node.
     fn work_dir(&self) -> PathBuf {
         self.dir.path().join("mesh/work")
@@ -130,7 +145,7 @@ const IDLE_TIMEOUT: &str = "4";
 struct Cluster {
     node: Node,
     hops: Vec<MeshNode>,
-    _exec1: MeshNode,
+    exec1: MeshNode,
     exec2: MeshNode,
 }
 
@@ -155,7 +170,7 @@ impl Cluster {
         Cluster {
             node,
             hops: vec![hop1, hop2],
-            _exec1: exec1,
+            exec1,
             exec2,
         }
     }
@@ -563,4 +578,53 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     for hop in &mut cluster.hops {
         hop.proc.assert_running();
     }
+
+    // exec-1's instance lists its mesh peer, hop-1, as the mesh sees it.
+    let exec1 = common::eventually("exec-1 linked to hop-1", PATIENCE, || {
+        let admin = cluster.node.admin();
+        async move {
+            let (_, list) = admin.get("/api/v2/instances/?hostname=exec-1").await;
+            let instance = list["results"][0].clone();
+            (instance["peers"] == json!(["hop-1"])).then_some(instance)
+        }
+    })
+    .await;
+    assert_eq!(exec1["reverse_peers"], json!(["hop-1"]), "{exec1}");
+    let (status, peers) = admin
+        .get(&format!("/api/v2/instances/{}/peers/", exec1["id"]))
+        .await;
+    assert_eq!(status, 200, "{peers}");
+    assert_eq!(peers["count"], 1, "{peers}");
+    assert_eq!(peers["results"][0]["hostname"], "hop-1", "{peers}");
+
+    // Deprovisioning exec-1 revokes its certificate in the whole mesh: the
+    // control node signs a revocation list, the mesh floods it, and hop-1,
+    // exec-1's only link, closes that link and refuses its redials.
+    let (status, body) = admin
+        .patch(
+            &format!("/api/v2/instances/{}/", exec1["id"]),
+            json!({"node_state": "deprovisioning"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hop1 = &cluster.hops[0];
+    common::eventually("hop-1 refuses exec-1", PATIENCE, || {
+        let cut = !hop1.links_to("exec-1")
+            && hop1
+                .status()
+                .is_some_and(|s| s["revoked_certificates"] == 1);
+        async move { cut.then_some(()) }
+    })
+    .await;
+    // exec-1 redials hop-1 within a second or two; every status rewrite
+    // (each 2 s) still shows no link.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!hop1.links_to("exec-1"), "{:?}", hop1.status());
+    }
+    for hop in &cluster.hops {
+        let status = hop.status().unwrap_or_default();
+        assert_eq!(status["revoked_certificates"], 1, "{status}");
+    }
+    cluster.exec1.proc.assert_running();
 }

@@ -109,6 +109,7 @@ impl Mesh {
                     cost: 1,
                 }],
                 timers: mesh::Timers::default(),
+                revocation_signers: Default::default(),
             },
             None,
             mesh::ClientConfig {
@@ -159,17 +160,18 @@ impl Mesh {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("pdd")]);
-        remote::run_remote(
-            &self.controller,
-            &self.dest,
-            &self.key,
-            mesh::WorkUnitId::random(),
-            "ansible-runner",
-            payload,
-            PATIENCE,
-        )
-        .await
-        .expect("the unit is submitted")
+        let unit = self
+            .controller
+            .submit(
+                &self.dest,
+                mesh::WorkUnitId::random(),
+                "ansible-runner",
+                payload.into_file(),
+                &self.key,
+            )
+            .await
+            .expect("the unit is submitted");
+        remote::read(unit, PATIENCE)
     }
 
     /// The execution node's private data dirs.
@@ -272,7 +274,7 @@ async fn a_playbook_runs_on_an_execution_node_through_the_mesh() {
     // The execution node keeps no copy of the job's files.
     let unit_dir = mesh.work_dir().join(run.unit.id().as_str());
     assert!(!unit_dir.exists(), "{} left behind", unit_dir.display());
-    run.release().await.expect("release");
+    run.unit.release().await.expect("release");
     assert!(matches!(
         run.unit.status().await,
         Err(mesh::ClientError::Gone(_))
@@ -301,7 +303,7 @@ async fn a_canceled_run_stops_on_the_execution_node() {
         async move { (!processes_mentioning(&work).is_empty()).then_some(()) }
     })
     .await;
-    let status = run.cancel().await.expect("cancel");
+    let status = run.unit.cancel().await.expect("cancel");
     assert_eq!(status.state, mesh::WorkState::Canceled, "{status:?}");
 
     seen.drain(&mut run).await;
@@ -318,7 +320,7 @@ async fn a_canceled_run_stops_on_the_execution_node() {
     assert_eq!(counters, expected);
     // Nothing of the run is left on the execution node.
     common::no_process_left(&work, PATIENCE, "after a cancel").await;
-    run.release().await.expect("release");
+    run.unit.release().await.expect("release");
 
     // Releasing a unit that still runs stops it too, and leaves neither
     // processes nor the job's files.
@@ -336,7 +338,7 @@ async fn a_canceled_run_stops_on_the_execution_node() {
     }
     let unit_dir = work.join(run.unit.id().as_str());
     assert!(unit_dir.exists());
-    run.release().await.expect("release");
+    run.unit.release().await.expect("release");
     common::no_process_left(&work, PATIENCE, "after a release").await;
     assert!(!unit_dir.exists(), "{} left behind", unit_dir.display());
     mesh.exec.assert_running();

@@ -8,6 +8,7 @@
 pub mod callback_receiver;
 pub mod dispatcher;
 pub mod heartbeat;
+pub mod mesh_router;
 pub mod ports;
 pub mod role;
 pub mod status;

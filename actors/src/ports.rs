@@ -1,5 +1,6 @@
 //! What the actors need from the outside world, as traits the binary implements.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -58,4 +59,15 @@ pub trait JobRunner {
     /// lost, and returns the jobs handed to it that never started and the
     /// runs that go on elsewhere, to follow again.
     fn recover(&self) -> PortFuture<'_, Vec<i64>>;
+}
+
+/// Where a node's view of the mesh goes (its status file; on a control
+/// node, the instances it sees and the revocations it reads back).
+pub trait MeshObserver {
+    /// Records `status`; returns the certificates the mesh must refuse from
+    /// now on, or `None` where this node does not decide revocations.
+    fn observe(
+        &self,
+        status: mesh::NodeStatus,
+    ) -> PortFuture<'_, Option<BTreeSet<mesh::CertDigest>>>;
 }

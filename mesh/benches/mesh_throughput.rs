@@ -505,6 +505,7 @@ fn node_config(
             .map(|&(addr, cost)| PeerConfig { addr, cost })
             .collect(),
         timers,
+        revocation_signers: Default::default(),
     }
 }
 

@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::id::{NodeId, WorkUnitId};
+use crate::revocation::SignedRevocations;
 use crate::work::SignedSubmission;
 
 /// The frame format this build speaks; the first byte of every frame body.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Largest frame body (version byte included) a node sends or accepts.
 pub const MAX_FRAME_LEN: usize = 1 << 20;
 /// Largest payload of one [`Message::Data`] frame, leaving room for the header.
@@ -35,6 +36,8 @@ pub enum Frame {
     Routed(Routed),
     /// Proof of life when there is nothing else to say.
     Keepalive,
+    /// The certificates the mesh refuses, signed by a controller, flooded.
+    Revocations(SignedRevocations),
 }
 
 /// The handshake: the id must match the sender's certificate.
@@ -484,6 +487,22 @@ mod tests {
                 })
             ),
             Just(Frame::Keepalive),
+            (
+                any::<u64>(),
+                proptest::collection::vec(any::<[u8; 32]>(), 0..8),
+                any::<[u8; 32]>(),
+                proptest::collection::vec(any::<u8>(), 0..80),
+            )
+                .prop_map(|(issued_ms, certificates, key, signature)| {
+                    Frame::Revocations(SignedRevocations {
+                        list: crate::revocation::RevocationList {
+                            issued_ms,
+                            certificates,
+                        },
+                        signer: crate::work::PublicKey(key),
+                        signature,
+                    })
+                }),
         ]
     }
 

@@ -35,9 +35,11 @@ use tracing::{debug, info, warn};
 
 use crate::frame::{self, Advertisement, Frame, MAX_HOPS, MAX_PAYLOAD_LEN, Message, Routed};
 use crate::id::{NodeId, WorkUnitId};
+use crate::revocation::{CertDigest, RevocationList, SignedRevocations};
 use crate::routing::{KnownNode, LinkStateDb, Received, Route};
 use crate::tls::{NodeIdentity, TrustAnchor};
 use crate::transport::{Link, Transport, TransportConfig, TransportError, close_code};
+use crate::work::TrustedKeys;
 
 /// Frames waiting for one peer's writer, per class.
 const CONTROL_QUEUE: usize = 256;
@@ -100,6 +102,9 @@ pub struct NodeConfig {
     pub peers: Vec<PeerConfig>,
     /// Timers.
     pub timers: Timers,
+    /// The controller keys whose revocation lists this node applies and
+    /// floods; lists signed by any other key are dropped.
+    pub revocation_signers: TrustedKeys,
 }
 
 /// A message that reached this node.
@@ -141,6 +146,8 @@ pub struct NodeStatus {
     pub nodes: Vec<KnownNode>,
     /// The route table.
     pub routes: Vec<Route>,
+    /// How many certificates the node's revocation list refuses.
+    pub revoked_certificates: usize,
 }
 
 /// One live link in [`NodeStatus`].
@@ -222,7 +229,9 @@ impl Node {
             connected: connected_tx,
             events: events_tx.clone(),
             links: JoinSet::new(),
-            revoked: BTreeSet::new(),
+            signers: config.revocation_signers,
+            revocations: None,
+            revoked: RevocationList::default(),
         };
         let mut tasks = vec![tokio::spawn(core.run(events_rx, timers.advertise_interval))];
         if config.listen.is_some() {
@@ -294,11 +303,13 @@ impl Node {
             .map_err(|_| NodeError::Unreachable(dest.clone()))
     }
 
-    /// Refuses the nodes in `nodes` from now on (replacing the previous
-    /// set): their links close, redials are refused, their adverts ignored.
-    pub async fn revoke(&self, nodes: BTreeSet<NodeId>) -> Result<(), NodeError> {
+    /// Applies a controller's revocation list (if it verifies against the
+    /// node's `revocation_signers` and is newer than the one it has) and
+    /// floods it through the mesh: every node closes the links of the
+    /// revoked certificates and refuses them from then on.
+    pub async fn revoke(&self, list: SignedRevocations) -> Result<(), NodeError> {
         self.events
-            .send(Event::Revoke(nodes))
+            .send(Event::Revocations { from: None, list })
             .await
             .map_err(|_| NodeError::Stopped)
     }
@@ -452,10 +463,20 @@ impl Shared {
 
 enum Event {
     Up(Link),
-    Down { peer: NodeId, conn: u64 },
-    Advertise { from: NodeId, ad: Advertisement },
+    Down {
+        peer: NodeId,
+        conn: u64,
+    },
+    Advertise {
+        from: NodeId,
+        ad: Advertisement,
+    },
     Status(oneshot::Sender<NodeStatus>),
-    Revoke(BTreeSet<NodeId>),
+    /// A revocation list, from a peer or (`None`) from this node's owner.
+    Revocations {
+        from: Option<NodeId>,
+        list: SignedRevocations,
+    },
 }
 
 struct PeerEntry {
@@ -467,6 +488,8 @@ struct PeerEntry {
     /// Which side dialed, to settle two links to the same peer the same way
     /// on both ends.
     dialer: NodeId,
+    /// The digest of the certificate it linked with.
+    cert: CertDigest,
     last_seen: Arc<AtomicU64>,
     up_since: Instant,
 }
@@ -480,8 +503,12 @@ struct Core {
     connected: watch::Sender<BTreeSet<NodeId>>,
     events: mpsc::Sender<Event>,
     links: JoinSet<()>,
-    /// Nodes whose certificates are no longer accepted.
-    revoked: BTreeSet<NodeId>,
+    /// Who may sign revocation lists.
+    signers: TrustedKeys,
+    /// The newest revocation list, as received, to pass on.
+    revocations: Option<SignedRevocations>,
+    /// The certificates no longer accepted (that list, verified).
+    revoked: RevocationList,
 }
 
 impl Core {
@@ -504,7 +531,6 @@ impl Core {
         match event {
             Event::Up(link) => self.link_up(link),
             Event::Down { peer, conn } => self.link_down(&peer, conn),
-            Event::Advertise { ad, .. } if self.revoked.contains(&ad.origin) => {}
             Event::Advertise { from, ad } => match self.db.receive(ad.clone(), Instant::now()) {
                 Received::Accepted { routes_changed } => {
                     self.flood(&ad, Some(&from));
@@ -522,32 +548,66 @@ impl Core {
             Event::Status(reply) => {
                 let _ = reply.send(self.status());
             }
-            Event::Revoke(nodes) => self.revoke(nodes),
+            Event::Revocations { from, list } => self.revoke(from, list),
         }
     }
 
-    /// From now on refuses `nodes` (and only them): closes their links,
-    /// forgets what they advertised, and ignores their adverts, so no
-    /// route leads to them through this node's view.
-    fn revoke(&mut self, nodes: BTreeSet<NodeId>) {
-        let newly: Vec<NodeId> = nodes.difference(&self.revoked).cloned().collect();
-        self.revoked = nodes;
+    /// Applies `signed` if it verifies and is newer than the list this
+    /// node has: closes the links of the certificates it revokes, forgets
+    /// what their nodes advertised (so no route leads to them through this
+    /// node's view), and floods it to every other peer.
+    fn revoke(&mut self, from: Option<NodeId>, signed: SignedRevocations) {
+        // Every refresh brings the same list again: no need to verify it.
+        if self.revocations.as_ref() == Some(&signed) {
+            return;
+        }
+        let list = match signed.verify(&self.signers) {
+            Ok(list) => list,
+            Err(err) => {
+                let from = from.as_ref().map_or("this node", |peer| peer.as_str());
+                warn!(%from, %err, "revocation list refused");
+                return;
+            }
+        };
+        if self.revoked.issued_ms >= list.issued_ms {
+            return;
+        }
+        let cut: Vec<(NodeId, u64)> = self
+            .peers
+            .iter()
+            .filter(|(_, entry)| list.revokes(&entry.cert))
+            .map(|(node, entry)| (node.clone(), entry.conn))
+            .collect();
         let mut changed = false;
-        for node in newly {
-            warn!(node = %node, "mesh node revoked");
+        for (node, conn) in cut {
+            warn!(node = %node, "mesh node's certificate revoked: link closed");
             if let Some(entry) = self.peers.get(&node) {
                 entry.connection.close(
                     VarInt::from_u32(close_code::REVOKED),
                     b"this node was revoked",
                 );
-                let conn = entry.conn;
-                self.link_down(&node, conn);
             }
+            self.link_down(&node, conn);
             changed |= self.db.forget(&node);
         }
         if changed {
             self.rebuild_forwarding();
         }
+        info!(
+            issued_ms = list.issued_ms,
+            certificates = list.certificates.len(),
+            "revocation list applied"
+        );
+        self.revoked = list;
+        for (peer, entry) in &self.peers {
+            if Some(peer) != from.as_ref() {
+                let _ = entry
+                    .handle
+                    .control
+                    .try_send(Frame::Revocations(signed.clone()));
+            }
+        }
+        self.revocations = Some(signed);
     }
 
     fn tick(&mut self) {
@@ -559,12 +619,21 @@ impl Core {
         self.flood(&ad, None);
         for entry in self.peers.values() {
             let _ = entry.handle.control.try_send(Frame::Keepalive);
+            // Again with every refresh: a list dropped on a full queue, or
+            // missed by a node that restarted, arrives all the same.
+            if let Some(list) = &self.revocations {
+                let _ = entry
+                    .handle
+                    .control
+                    .try_send(Frame::Revocations(list.clone()));
+            }
         }
     }
 
     fn link_up(&mut self, link: Link) {
         let peer = link.peer().clone();
-        if self.revoked.contains(&peer) {
+        let cert = link.peer_certificate();
+        if self.revoked.revokes(&cert) {
             link.close(close_code::REVOKED, "this node was revoked");
             return;
         }
@@ -629,6 +698,7 @@ impl Core {
                 cost,
                 dialed,
                 dialer,
+                cert,
                 last_seen,
                 up_since: Instant::now(),
             },
@@ -640,6 +710,9 @@ impl Core {
         // refresh interval.
         for ad in self.db.advertisements() {
             let _ = handle.control.try_send(Frame::Advertise(ad));
+        }
+        if let Some(list) = &self.revocations {
+            let _ = handle.control.try_send(Frame::Revocations(list.clone()));
         }
         if let Some(ad) = self.db.set_link(peer, cost) {
             self.flood(&ad, None);
@@ -727,6 +800,7 @@ impl Core {
             peers,
             nodes: self.db.known_nodes(now),
             routes: self.db.routes().cloned().collect(),
+            revoked_certificates: self.revoked.certificates.len(),
         }
     }
 }
@@ -886,6 +960,16 @@ async fn read_loop(
                         }
                     }
                     Frame::Keepalive => {}
+                    Frame::Revocations(list) => {
+                        let from = Some(peer.clone());
+                        if events
+                            .send(Event::Revocations { from, list })
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
                     Frame::Hello(_) => {
                         warn!(peer = %peer, "second Hello on a link; closing it");
                         connection
@@ -997,6 +1081,7 @@ mod tests {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             peers: vec![],
             timers: timers.clone(),
+            revocation_signers: Default::default(),
         })
         .await
         .expect("b starts");
@@ -1007,6 +1092,7 @@ mod tests {
             listen: None,
             peers: vec![PeerConfig { addr, cost: 1 }],
             timers,
+            revocation_signers: Default::default(),
         })
         .await
         .expect("a starts");

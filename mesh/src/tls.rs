@@ -22,6 +22,7 @@ use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::id::NodeId;
+use crate::revocation::{CertDigest, cert_digest};
 
 /// ALPN protocol name of the mesh, so a mesh port never talks to another
 /// QUIC service by mistake.
@@ -323,6 +324,22 @@ impl NodeIdentity {
     pub fn key_pem(&self) -> &str {
         &self.key_pem
     }
+
+    /// The digest of its certificate, as revocation lists name it.
+    pub fn cert_digest(&self) -> CertDigest {
+        // `from_pem` and `issue` both check the chain has a certificate.
+        self.chain
+            .first()
+            .map(|cert| cert_digest(cert.as_ref()))
+            .unwrap_or_default()
+    }
+}
+
+/// The digest of the first certificate in `pem`, as revocation lists name it.
+pub fn pem_cert_digest(pem: &str) -> Result<CertDigest, TlsError> {
+    let cert =
+        CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| TlsError::Pem(e.to_string()))?;
+    Ok(cert_digest(cert.as_ref()))
 }
 
 /// Checks that the peer's end-entity certificate is issued to `claimed`.

@@ -16,6 +16,7 @@ use rustls::pki_types::CertificateDer;
 
 use crate::frame::{self, Frame, FrameError, Hello, PROTOCOL_VERSION};
 use crate::id::NodeId;
+use crate::revocation::{CertDigest, cert_digest};
 use crate::tls::{self, NodeIdentity, TlsError, TrustAnchor};
 
 /// QUIC application close codes a node uses, so the other side can log why.
@@ -36,6 +37,11 @@ pub mod close_code {
 const UNIT_STREAMS: u32 = 4096;
 /// Bytes a link's streams may have unread at the receiver, all together.
 const LINK_WINDOW: u32 = 8 * 1024 * 1024;
+/// The UDP socket's send and receive buffers. Linux's default receive
+/// buffer (208 KiB) overflows at a few hundred MB/s: the drops read as
+/// congestion and halve the window. The kernel caps the value at
+/// `net.core.rmem_max` / `wmem_max`.
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Server name given to quinn when dialing; names are not checked at the TLS
 /// layer (see [`tls`]), so any valid name does.
@@ -146,22 +152,25 @@ impl Transport {
         let mut client = quinn::ClientConfig::new(Arc::new(client_crypto));
         client.transport_config(transport.clone());
 
-        let mut endpoint = match listen {
+        let (addr, server) = match listen {
             Some(addr) => {
                 let server_tls = tls::server_config(identity, anchor)?;
                 let server_crypto = QuicServerConfig::try_from(server_tls)
                     .map_err(|e| TransportError::Config(e.to_string()))?;
                 let mut server = quinn::ServerConfig::with_crypto(Arc::new(server_crypto));
                 server.transport_config(transport);
-                quinn::Endpoint::server(server, addr)
-                    .map_err(|source| TransportError::Bind { addr, source })?
+                (addr, Some(server))
             }
-            None => {
-                let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
-                quinn::Endpoint::client(addr)
-                    .map_err(|source| TransportError::Bind { addr, source })?
-            }
+            None => (SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), None),
         };
+        let bind_error = |source| TransportError::Bind { addr, source };
+        let socket = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
+        enlarge_buffers(&socket);
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| TransportError::Config("no async runtime for the mesh".into()))?;
+        let mut endpoint =
+            quinn::Endpoint::new(quinn::EndpointConfig::default(), server, socket, runtime)
+                .map_err(bind_error)?;
         endpoint.set_default_client_config(client);
         Ok(Self {
             endpoint,
@@ -203,9 +212,10 @@ impl Transport {
                 let (mut send, mut recv) = connection.open_bi().await?;
                 frame::write_frame(&mut send, &Frame::Hello(hello.clone())).await?;
                 let theirs = read_hello(&mut recv).await?;
-                check_hello(&connection, &theirs, &me)?;
+                let peer_cert = check_hello(&connection, &theirs, &me)?;
                 Ok(Link {
                     peer: theirs,
+                    peer_cert,
                     cost: hello.link_cost,
                     dialed: true,
                     connection: connection.clone(),
@@ -242,6 +252,18 @@ impl Transport {
     }
 }
 
+/// Asks for [`SOCKET_BUFFER`]-sized socket buffers; a node whose kernel
+/// refuses keeps the defaults, which only cost throughput.
+fn enlarge_buffers(socket: &std::net::UdpSocket) {
+    let resized = quinn::udp::UdpSocketState::new(socket.into()).and_then(|state| {
+        state.set_recv_buffer_size(socket.into(), SOCKET_BUFFER)?;
+        state.set_send_buffer_size(socket.into(), SOCKET_BUFFER)
+    });
+    if let Err(err) = resized {
+        tracing::debug!(%err, "mesh socket buffers left at the kernel's defaults");
+    }
+}
+
 /// A connection attempt from a peer, not yet verified.
 #[derive(Debug)]
 pub struct Incoming {
@@ -268,7 +290,7 @@ impl Incoming {
             let result = async {
                 let (mut send, mut recv) = connection.accept_bi().await?;
                 let theirs = read_hello(&mut recv).await?;
-                check_hello(&connection, &theirs, &hello.node)?;
+                let peer_cert = check_hello(&connection, &theirs, &hello.node)?;
                 let cost = theirs.link_cost.max(1);
                 let ours = Hello {
                     link_cost: cost,
@@ -277,6 +299,7 @@ impl Incoming {
                 frame::write_frame(&mut send, &Frame::Hello(ours)).await?;
                 Ok(Link {
                     peer: theirs,
+                    peer_cert,
                     cost,
                     dialed: false,
                     connection: connection.clone(),
@@ -301,7 +324,13 @@ async fn read_hello(recv: &mut RecvStream) -> Result<Hello, TransportError> {
     }
 }
 
-fn check_hello(connection: &Connection, theirs: &Hello, me: &NodeId) -> Result<(), TransportError> {
+/// Checks the peer's Hello against its certificate; returns the
+/// certificate's digest, what revocation lists name.
+fn check_hello(
+    connection: &Connection,
+    theirs: &Hello,
+    me: &NodeId,
+) -> Result<CertDigest, TransportError> {
     if theirs.version != PROTOCOL_VERSION {
         return Err(TransportError::Version(theirs.version));
     }
@@ -313,7 +342,8 @@ fn check_hello(connection: &Connection, theirs: &Hello, me: &NodeId) -> Result<(
         .and_then(|any| any.downcast::<Vec<CertificateDer<'static>>>().ok())
         .ok_or(TlsError::NoCertificate)?;
     tls::check_peer(&chain, &theirs.node)?;
-    Ok(())
+    let leaf = chain.first().ok_or(TlsError::NoCertificate)?;
+    Ok(cert_digest(leaf.as_ref()))
 }
 
 /// Closes the connection with a code that says why the handshake failed, so
@@ -336,6 +366,7 @@ fn refuse_on_error(
 #[derive(Debug)]
 pub struct Link {
     peer: Hello,
+    peer_cert: CertDigest,
     cost: u32,
     dialed: bool,
     connection: Connection,
@@ -347,6 +378,11 @@ impl Link {
     /// The peer's node id, checked against its certificate.
     pub fn peer(&self) -> &NodeId {
         &self.peer.node
+    }
+
+    /// The digest of the peer's certificate.
+    pub fn peer_certificate(&self) -> CertDigest {
+        self.peer_cert
     }
 
     /// The peer's epoch (its start time).

@@ -91,10 +91,16 @@ pub struct SignedSubmission {
 }
 
 fn signed_bytes(submission: &Submission) -> Result<Vec<u8>, WorkError> {
-    let mut out = DOMAIN.to_vec();
+    domain_encoded(DOMAIN, submission)
+}
+
+/// What a signature covers: `domain` (so a signature over one kind of
+/// message never passes for another), then `value` encoded.
+pub(crate) fn domain_encoded<T: Serialize>(domain: &[u8], value: &T) -> Result<Vec<u8>, WorkError> {
+    let mut out = domain.to_vec();
     // bincode's fixed layout makes the encoding deterministic, which a
     // signature needs; JSON's key order and spacing would not be.
-    bincode::serde::encode_into_std_write(submission, &mut out, bincode::config::standard())
+    bincode::serde::encode_into_std_write(value, &mut out, bincode::config::standard())
         .map_err(|e| WorkError::Encoding(e.to_string()))?;
     Ok(out)
 }
@@ -205,16 +211,19 @@ impl SigningKey {
 
     /// Signs a submission.
     pub fn sign(&self, submission: Submission) -> Result<SignedSubmission, WorkError> {
-        let signature = self
-            .pair
-            .sign(&signed_bytes(&submission)?)
-            .as_ref()
-            .to_vec();
+        let signature = self.sign_bytes(&signed_bytes(&submission)?);
         Ok(SignedSubmission {
             submission,
             signer: self.public_key(),
             signature,
         })
+    }
+}
+
+impl SigningKey {
+    /// Signs `bytes`, which start with their kind's domain prefix.
+    pub(crate) fn sign_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        self.pair.sign(bytes).as_ref().to_vec()
     }
 }
 
@@ -232,6 +241,11 @@ impl TrustedKeys {
         }
     }
 
+    /// Whether `key` is trusted.
+    pub fn contains(&self, key: &PublicKey) -> bool {
+        self.keys.contains(key)
+    }
+
     /// Checks the signature, the signer and the validity window at `now`;
     /// returns the submission to run.
     pub fn verify<'a>(
@@ -242,7 +256,7 @@ impl TrustedKeys {
         if signed.signature.is_empty() {
             return Err(WorkError::Unsigned);
         }
-        if !self.keys.contains(&signed.signer) {
+        if !self.contains(&signed.signer) {
             return Err(WorkError::UntrustedKey);
         }
         UnparsedPublicKey::new(&signature::ED25519, signed.signer.0)

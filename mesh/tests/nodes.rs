@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use std::sync::OnceLock;
+
 use mesh::{
-    Delivery, MeshCa, Message, Node, NodeConfig, NodeId, NodeStatus, PeerConfig, Timers,
-    TransportConfig, WorkUnitId,
+    Delivery, MeshCa, Message, Node, NodeConfig, NodeId, NodeIdentity, NodeStatus, PeerConfig,
+    RevocationList, SigningKey, Timers, TransportConfig, TrustedKeys, WorkUnitId,
 };
 use tokio::sync::mpsc::Receiver;
 
@@ -33,16 +35,32 @@ fn fast_timers() -> Timers {
     }
 }
 
+/// The controller key every test node takes revocation lists from.
+fn controller_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate().expect("key").0)
+}
+
 async fn start(
     ca: &MeshCa,
     name: &str,
     listen: bool,
     peers: &[(SocketAddr, u32)],
 ) -> (Node, Receiver<Delivery>) {
+    let identity = ca
+        .issue(&id(name), Duration::from_secs(3600))
+        .expect("cert");
+    start_as(ca, identity, listen, peers).await
+}
+
+async fn start_as(
+    ca: &MeshCa,
+    identity: NodeIdentity,
+    listen: bool,
+    peers: &[(SocketAddr, u32)],
+) -> (Node, Receiver<Delivery>) {
     Node::start(NodeConfig {
-        identity: ca
-            .issue(&id(name), Duration::from_secs(3600))
-            .expect("cert"),
+        identity,
         trust: ca.trust_anchor(),
         listen: listen.then(|| SocketAddr::from(([127, 0, 0, 1], 0))),
         peers: peers
@@ -50,6 +68,7 @@ async fn start(
             .map(|&(addr, cost)| PeerConfig { addr, cost })
             .collect(),
         timers: fast_timers(),
+        revocation_signers: TrustedKeys::new([controller_key().public_key()]),
     })
     .await
     .expect("node starts")
@@ -217,6 +236,7 @@ async fn two_nodes_that_dial_each_other_keep_one_link() {
             cost: 1,
         }],
         timers: fast_timers(),
+        revocation_signers: Default::default(),
     })
     .await
     .expect("x starts on the reserved port");
@@ -237,49 +257,74 @@ async fn two_nodes_that_dial_each_other_keep_one_link() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_node_is_cut_off_and_stays_out() {
+async fn a_revoked_certificate_is_refused_by_every_node() {
     let ca = MeshCa::generate().expect("ca");
     let (a, _a_rx) = start(&ca, "a", true, &[]).await;
     let (b, _b_rx) = start(&ca, "b", true, &[(addr(&a), 1)]).await;
     // c reaches a directly and through b.
-    let (_c, _c_rx) = start(&ca, "c", false, &[(addr(&a), 1), (addr(&b), 1)]).await;
+    let c_identity = ca.issue(&id("c"), Duration::from_secs(3600)).expect("cert");
+    let c_cert = c_identity.cert_digest();
+    let (_c, _c_rx) = start_as(&ca, c_identity, false, &[(addr(&a), 1), (addr(&b), 1)]).await;
     until(&a, "links to b and c", |s| s.peers.len() == 2).await;
-    until(&a, "a route to c", |s| via(s, "c").is_some()).await;
-
-    a.revoke([id("c")].into_iter().collect())
-        .await
-        .expect("revoke");
-    let status = until(&a, "c gone", |s| {
-        s.peers.iter().all(|p| p.node != id("c")) && via(s, "c").is_none()
+    until(&b, "a link to c", |s| {
+        s.peers.iter().any(|p| p.node == id("c"))
     })
     .await;
+
+    // a, the controller, publishes the list; b gets it from a.
+    let list = RevocationList::new([c_cert], 0);
+    let issued = list.issued_ms;
+    a.revoke(list.sign(controller_key()).expect("signed"))
+        .await
+        .expect("revoke");
+    let gone = |s: &NodeStatus| s.peers.iter().all(|p| p.node != id("c")) && via(s, "c").is_none();
+    let status = until(&a, "c gone", gone).await;
     assert!(
         status.nodes.iter().all(|n| n.node != id("c")),
         "{status:#?}"
     );
-    // c keeps redialing (every 50–500 ms) and b keeps its own link to c and
-    // advertises it: none of it brings c back into a's view.
+    until(&b, "c gone from b too", gone).await;
+    // c keeps redialing both (every 50–500 ms): neither lets it back.
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let status = a.status().await.expect("status");
-        assert!(
-            status.peers.iter().all(|p| p.node != id("c")),
-            "{status:#?}"
-        );
-        assert!(via(&status, "c").is_none(), "{status:#?}");
+        for node in [&a, &b] {
+            let status = node.status().await.expect("status");
+            assert!(gone(&status), "{status:#?}");
+            assert_eq!(status.revoked_certificates, 1);
+        }
     }
-    until(&b, "b still links to c", |s| {
-        s.peers.iter().any(|p| p.node == id("c"))
-    })
-    .await;
     assert!(matches!(
         a.send(&id("c"), data(0, "x")).await,
         Err(mesh::NodeError::Unreachable(_))
     ));
 
-    // Lifting the revocation lets c back in.
-    a.revoke(Default::default()).await.expect("revoke none");
+    // A node that starts later learns the list from its first neighbour.
+    let (d, _d_rx) = start(&ca, "d", false, &[(addr(&b), 1)]).await;
+    until(&d, "the list", |s| s.revoked_certificates == 1).await;
+
+    // A newer list signed by a key nobody trusts changes nothing.
+    let (rogue, _) = SigningKey::generate().expect("key");
+    let forged = RevocationList::new([], issued)
+        .sign(&rogue)
+        .expect("signed");
+    b.revoke(forged).await.expect("revoke");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for node in [&a, &b, &d] {
+        let status = node.status().await.expect("status");
+        assert!(gone(&status), "{status:#?}");
+        assert_eq!(status.revoked_certificates, 1);
+    }
+
+    // A newer list without c lets it back in everywhere.
+    let lifted = RevocationList::new([], issued)
+        .sign(controller_key())
+        .expect("signed");
+    a.revoke(lifted).await.expect("revoke none");
     until(&a, "c back", |s| via(s, "c").is_some()).await;
+    until(&b, "c back at b", |s| {
+        s.peers.iter().any(|p| p.node == id("c"))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,6 +67,7 @@ fn node_config(
             .map(|&addr| PeerConfig { addr, cost: 1 })
             .collect(),
         timers: fast_timers(),
+        revocation_signers: Default::default(),
     }
 }
 

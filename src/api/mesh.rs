@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
+use actors::mesh_router::View;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -113,6 +114,9 @@ pub async fn join(
         .authority
         .sign(&node, &public_key)
         .map_err(|err| ApiError::BadRequest(err.to_string()))?;
+    let digest =
+        ::mesh::pem_cert_digest(&certificate).map_err(|err| ApiError::Internal(err.to_string()))?;
+    let digest = crate::node::mesh::hex(&digest);
     let uuid = random::uuid().map_err(|err| ApiError::Internal(err.to_string()))?;
     let request = store::mesh::JoinRequest {
         token: &body.token,
@@ -120,6 +124,7 @@ pub async fn join(
         node_type: &body.node_type,
         ip_address: &ip_address,
         listener_port,
+        certificate: &digest,
     };
     let instance = match store::mesh::join(&state.db, uuid, &request).await? {
         store::mesh::JoinOutcome::Registered(id) => id,
@@ -143,7 +148,6 @@ pub async fn join(
 /// auditors, as AWX's `IsSystemAdminOrAuditor`).
 pub async fn visualizer(
     state: State,
-    mesh: Option<Mesh>,
     Authenticated(caller): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     if !caller.sees_all() {
@@ -163,9 +167,9 @@ pub async fn visualizer(
             })
         })
         .collect();
-    let status = match mesh.as_ref() {
-        Some(m) => m.work_node.node().status().await.ok(),
-        None => None,
+    let status = match state.actors.mesh_router.send(View).await {
+        Ok(Ok(status)) => Some(status),
+        _ => None,
     };
     // One link per pair of nodes: "established" when both ends advertise
     // it (the mesh routes over it), "adding" while only one does. The

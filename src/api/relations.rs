@@ -441,6 +441,14 @@ pub const SUBLISTS: &[SubList] = &[
             child_col: "instance_id",
         },
     ),
+    sub(
+        "instance",
+        "peers",
+        "instance",
+        Relation::Matching {
+            condition: relations::PEERS_OF_INSTANCE,
+        },
+    ),
 ];
 
 /// `activity_stream` under every resource that links one, built once.

@@ -46,9 +46,8 @@ pub struct Executor {
     pub wake: OnceCell<Rc<dyn Fn()>>,
     /// Which runs were asked to cancel, read once for all of them.
     pub cancels: CancelBoard,
-    /// The mesh node and work-signing key that carry every run: this
-    /// node's own as `local` units of its own executor, an execution node's
-    /// through the mesh.
+    /// The MeshRouter that carries every run: this node's own as `local`
+    /// units of its own executor, an execution node's through the mesh.
     pub mesh: super::remote::MeshExec,
 }
 
@@ -387,7 +386,7 @@ impl Executor {
             // The data dir is here: only the kwargs travel (AWX's
             // `only_transmit_kwargs` for control-plane work).
             None => (
-                mesh.work_node.node().id().clone(),
+                mesh.local.clone(),
                 LOCAL,
                 super::remote::kwargs_payload(&run_spec)
                     .await
@@ -404,17 +403,10 @@ impl Executor {
         let unit = ::mesh::WorkUnitId::random();
         // Recorded first: whoever looks at the job can find its unit.
         jobs::record_work_unit(&self.db, id, unit.as_str()).await?;
-        let run = super::remote::run_remote(
-            &mesh.work_node,
-            &dest,
-            &mesh.key,
-            unit,
-            work_type,
-            payload,
-            mesh.reconnect,
-        )
-        .await
-        .map_err(|e| setup(&format!("work unit on {dest}"), e))?;
+        let run = mesh
+            .run(&dest, unit, work_type, payload)
+            .await
+            .map_err(|e| setup(&format!("work unit on {dest}"), e))?;
         self.follow(id, table, prepared, run, remote, 0).await
     }
 
@@ -453,7 +445,11 @@ impl Executor {
             .await?
             .unwrap_or(0);
         tracing::info!(job = id, unit = %unit, node = %dest, committed, "following a job's unit again");
-        let run = super::remote::attach(&self.mesh.work_node, &dest, unit, self.mesh.reconnect);
+        let run = self
+            .mesh
+            .attach(&dest, unit)
+            .await
+            .map_err(|e| setup(&format!("work unit on {dest}"), e))?;
         let outcome = self
             .follow(id, table, &prepared, run, true, committed)
             .await;
@@ -516,14 +512,7 @@ impl Executor {
                 message = run.messages.recv() => message,
                 _ = tick.tick() => {
                     if cancel.due(&self.db, &self.cancels, id).await {
-                        // The executor stops the whole run; the stream then
-                        // ends with ansible-runner's `canceled`.
-                        let unit = run.unit.clone();
-                        tokio::spawn(async move {
-                            if let Err(err) = unit.cancel().await {
-                                tracing::warn!(unit = %unit.id(), %err, "cancel of a work unit failed");
-                            }
-                        });
+                        self.mesh.cancel(&run);
                     }
                     continue;
                 }
@@ -609,7 +598,7 @@ impl Executor {
         // and a run still going over there (its node was out of reach) is
         // stopped once the node answers again. The job's end waits for none
         // of it.
-        tokio::spawn(super::remote::release_eventually(run.unit.clone()));
+        self.mesh.release(&run);
         if cancel.timed_out {
             status = "timeout".into();
         } else if cancel.requested {

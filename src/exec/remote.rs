@@ -3,8 +3,8 @@
 //!
 //! [`transmit`] packs the run's kwargs and its whole private data dir into
 //! a payload file (the execution node has none of the job's files);
-//! [`run_remote`] submits it as an `ansible-runner` work unit to an
-//! execution node, whose worker (`src/node/mesh.rs`) feeds it to
+//! [`MeshExec::run`] submits it through this node's MeshRouter as an
+//! `ansible-runner` work unit to an execution node, whose worker (`src/node/mesh.rs`) feeds it to
 //! `ansible-runner worker`, and parses the unit's output with the same
 //! parser a local run's stdout goes through
 //! ([`super::runner::read_stream`]), so the caller gets the same
@@ -25,9 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use ::mesh::{
-    ClientError, NodeId, SigningKey, StatusReport, UnitHandle, WorkNode, WorkState, WorkUnitId,
-};
+use ::mesh::{ClientError, NodeId, StatusReport, UnitHandle, WorkState, WorkUnitId};
+use actors::Supervised;
+use actors::mesh_router::{Attach, Cancel, MeshRouter, Release, RouterError, Submit};
 use bytes::Bytes;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, BufReader, ReadBuf};
@@ -74,15 +74,74 @@ with zipfile.ZipFile(sys.argv[1]) as archive:
     archive.extractall(sys.argv[2])
 "#;
 
-/// What a controller needs to run jobs on execution nodes: its mesh node
-/// and the key its work is signed with.
-#[derive(Clone, Debug)]
+/// What a controller needs to run jobs as work units: its MeshRouter
+/// (which signs them) and its own node id (where its own runs go).
+#[derive(Clone)]
 pub struct MeshExec {
-    pub work_node: Arc<WorkNode>,
-    pub key: Arc<SigningKey>,
+    pub router: Supervised<MeshRouter>,
+    /// This node's mesh id: the executor of the runs it carries itself.
+    pub local: NodeId,
     /// How long a run's executor may stay out of reach before the run is
     /// given up.
     pub reconnect: Duration,
+}
+
+impl MeshExec {
+    /// Submits `payload` to `dest` as unit `unit` of `work_type` (`local`
+    /// for [`kwargs_payload`], `ansible-runner` for [`transmit`]) and
+    /// streams its output as [`RunnerMessage`]s. Choose and record `unit`
+    /// before calling: a controller that restarts finds the run again with
+    /// [`MeshExec::attach`]. Returns once the executor has the whole
+    /// payload and has started the unit.
+    pub async fn run(
+        &self,
+        dest: &NodeId,
+        unit: WorkUnitId,
+        work_type: &str,
+        payload: Payload,
+    ) -> Result<RemoteRun, RemoteError> {
+        let handle = self
+            .router
+            .send(Submit {
+                dest: dest.clone(),
+                unit,
+                work_type: work_type.to_owned(),
+                payload: Box::new(payload.file),
+            })
+            .await??;
+        Ok(read(handle, self.reconnect))
+    }
+
+    /// The stream of a unit submitted earlier (by this controller before a
+    /// restart), read again from its first byte: events come again, and
+    /// their counters let the caller skip what it has stored.
+    pub async fn attach(&self, dest: &NodeId, unit: WorkUnitId) -> Result<RemoteRun, RemoteError> {
+        let handle = self.router.send(Attach(dest.clone(), unit)).await??;
+        Ok(read(handle, self.reconnect))
+    }
+
+    /// Cancels `run` in the background: the executor stops the whole run,
+    /// and its stream then ends with ansible-runner's `canceled`.
+    pub fn cancel(&self, run: &RemoteRun) {
+        let router = self.router.clone();
+        let (dest, unit) = (run.unit.executor().clone(), run.unit.id().clone());
+        tokio::spawn(async move {
+            match router.send(Cancel(dest, unit.clone())).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::warn!(%unit, %err, "cancel of a work unit failed"),
+                Err(err) => tracing::warn!(%unit, %err, "cancel of a work unit not sent"),
+            }
+        });
+    }
+
+    /// Releases `run`'s unit in the background (see [`release_eventually`]).
+    pub fn release(&self, run: &RemoteRun) {
+        tokio::spawn(release_eventually(
+            self.router.clone(),
+            run.unit.executor().clone(),
+            run.unit.id().clone(),
+        ));
+    }
 }
 
 /// Unpacks a transmitted run on an execution node and relocates it: argv
@@ -144,6 +203,12 @@ pub enum RemoteError {
     /// Submitting, reading, canceling or releasing the unit failed.
     #[error("work unit: {0}")]
     Unit(#[from] ClientError),
+    /// The MeshRouter refused the request.
+    #[error("work unit: {0}")]
+    Router(#[from] RouterError),
+    /// The MeshRouter did not answer (it was restarting).
+    #[error("the mesh router did not answer: {0}")]
+    Mailbox(#[from] actix::MailboxError),
     /// The unit's output is not a well-formed worker stream.
     #[error(transparent)]
     Stream(#[from] RunnerError),
@@ -179,10 +244,15 @@ impl Payload {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// The open (unlinked) file, to submit through a mesh node directly.
+    pub fn into_file(self) -> tokio::fs::File {
+        self.file
+    }
 }
 
 /// Packs `spec` (kwargs, playbook, ident and the whole private data dir)
-/// with `ansible-runner`'s transmitter into a payload for [`run_remote`].
+/// with `ansible-runner`'s transmitter into a payload for [`MeshExec::run`].
 ///
 /// The Python API is used rather than the `ansible-runner transmit` command
 /// line, because that command line carries only some kwargs (no `envvars`,
@@ -366,96 +436,31 @@ pub struct RemoteRun {
     pub messages: mpsc::Receiver<Result<RunnerMessage, RemoteError>>,
 }
 
-impl RemoteRun {
-    /// Cancels the run and waits until the execution node has stopped it;
-    /// returns the unit's final status. The stream still delivers what the
-    /// worker wrote while stopping (ansible-runner's `canceled` status).
-    pub async fn cancel(&self) -> Result<StatusReport, RemoteError> {
-        Ok(self.unit.cancel().await?)
-    }
-
-    /// Deletes the unit's files (payload, output) on the execution node,
-    /// stopping the run if it still goes. Call once the stream is read.
-    pub async fn release(&self) -> Result<(), RemoteError> {
-        Ok(self.unit.release().await?)
-    }
-}
-
-/// Submits `payload` to `dest` as unit `unit` of `work_type` (`local` for
-/// [`kwargs_payload`], `ansible-runner` for [`transmit`]), signed
-/// with `key`, and streams its output as [`RunnerMessage`]s. Choose and
-/// record `unit` before calling: a controller that restarts finds the run
-/// again with [`attach`]. Returns once the execution node has the whole
-/// payload and has started the unit.
-pub async fn run_remote(
-    work_node: &WorkNode,
-    dest: &NodeId,
-    key: &SigningKey,
-    unit: WorkUnitId,
-    work_type: &str,
-    payload: Payload,
-    reconnect: Duration,
-) -> Result<RemoteRun, RemoteError> {
-    let handle = work_node
-        .submit(dest, unit, work_type, payload.file, key)
-        .await?;
-    Ok(read_unit(handle, reconnect))
-}
-
-/// The stream of a unit submitted earlier (by this controller before a
-/// restart), read again from its first byte: events come again, and their
-/// counters let the caller skip what it has stored.
-pub fn attach(
-    work_node: &WorkNode,
-    dest: &NodeId,
-    unit: WorkUnitId,
-    reconnect: Duration,
-) -> RemoteRun {
-    read_unit(work_node.unit(dest, unit), reconnect)
-}
-
-/// Cancels unit `unit` on `dest` (see [`RemoteRun::cancel`]).
-pub async fn cancel(
-    work_node: &WorkNode,
-    dest: &NodeId,
-    unit: WorkUnitId,
-) -> Result<StatusReport, RemoteError> {
-    Ok(work_node.unit(dest, unit).cancel().await?)
-}
-
-/// Releases unit `unit` on `dest` (see [`RemoteRun::release`]).
-pub async fn release(
-    work_node: &WorkNode,
-    dest: &NodeId,
-    unit: WorkUnitId,
-) -> Result<(), RemoteError> {
-    Ok(work_node.unit(dest, unit).release().await?)
-}
-
 /// Tries of [`release_eventually`], each waiting up to the client's
 /// `give_up` for an answer.
 const RELEASE_ATTEMPTS: u32 = 30;
 /// Pause between two tries of a release.
 const RELEASE_PAUSE: Duration = Duration::from_secs(10);
 
-/// Releases `unit` (stopping it if it still runs), trying again while its
-/// executor is out of reach: a run the controller gave up on must not go
-/// on, nor its files stay, once the node is back.
-pub async fn release_eventually(unit: UnitHandle) {
+/// Releases unit `unit` on `dest` (stopping it if it still runs), trying
+/// again while its executor is out of reach: a run the controller gave up
+/// on must not go on, nor its files stay, once the node is back.
+pub async fn release_eventually(router: Supervised<MeshRouter>, dest: NodeId, unit: WorkUnitId) {
     for attempt in 1..=RELEASE_ATTEMPTS {
-        match unit.release().await {
-            Ok(()) | Err(ClientError::Gone(_)) => return,
-            Err(err) => {
-                tracing::debug!(unit = %unit.id(), attempt, %err, "work unit not released yet");
-                tokio::time::sleep(RELEASE_PAUSE).await;
-            }
-        }
+        let err = match router.send(Release(dest.clone(), unit.clone())).await {
+            Ok(Ok(()) | Err(RouterError::Unit(ClientError::Gone(_)))) => return,
+            Ok(Err(err)) => err.to_string(),
+            Err(err) => err.to_string(),
+        };
+        tracing::debug!(%unit, attempt, %err, "work unit not released yet");
+        tokio::time::sleep(RELEASE_PAUSE).await;
     }
-    tracing::warn!(unit = %unit.id(), executor = %unit.executor(), "gave up releasing a work unit");
+    tracing::warn!(%unit, executor = %dest, "gave up releasing a work unit");
 }
 
-/// Reads `handle`'s output from byte 0 through the worker-stream parser.
-fn read_unit(handle: UnitHandle, reconnect: Duration) -> RemoteRun {
+/// Reads `handle`'s output from byte 0 through the worker-stream parser;
+/// a read that breaks resumes from the last byte received.
+pub fn read(handle: UnitHandle, reconnect: Duration) -> RemoteRun {
     let (pieces_tx, pieces_rx) = mpsc::channel(PIECE_QUEUE);
     let ended = Arc::new(Mutex::new(None));
     tokio::spawn(pump(handle.clone(), pieces_tx, ended.clone(), reconnect));

@@ -2,17 +2,21 @@
 
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actors::callback_receiver::CallbackReceiver;
 use actors::dispatcher::{Dispatch, Dispatcher};
 use actors::heartbeat::{Heartbeat, NodeIdentity};
+use actors::mesh_router::MeshRouter;
 use actors::task_manager::{TaskManager, Wake};
 use actors::{ActorStatus, GetStatus, Supervised, supervise};
 
 use super::NodeInfo;
+use super::mesh::{ControlMesh, STATUS_INTERVAL, StatusObserver};
 use super::probe::SystemProbe;
 use crate::config::Config;
 use crate::exec::dispatch::Executor;
+use crate::exec::remote::MeshExec;
 use crate::store::Db;
 use crate::store::events::PgEventStore;
 use crate::store::heartbeat::PgHeartbeatStore;
@@ -29,6 +33,7 @@ pub struct ActorHandles {
     pub task_manager: Supervised<TaskManager>,
     pub dispatcher: Supervised<Dispatcher>,
     pub callback_receiver: Supervised<CallbackReceiver>,
+    pub mesh_router: Supervised<MeshRouter>,
 }
 
 impl ActorHandles {
@@ -39,7 +44,7 @@ impl ActorHandles {
         db: &Db,
         data_dir: &Path,
         cipher: crate::crypto::fields::Cipher,
-        mesh: crate::exec::remote::MeshExec,
+        control_mesh: &ControlMesh,
     ) -> Result<Self, crate::crypto::random::RandomError> {
         let identity = NodeIdentity {
             hostname: node.name.clone(),
@@ -58,6 +63,28 @@ impl ActorHandles {
                 incarnation,
             )
         });
+        let observer = Rc::new(StatusObserver {
+            path: config.mesh_dir().join("status.json"),
+            role: node.role.as_str(),
+            db: Some(db.clone()),
+        });
+        let work_node = Arc::downgrade(&control_mesh.work_node);
+        let key = control_mesh.signing_key.clone();
+        let mesh_router = supervise("mesh_router", move |incarnation| {
+            MeshRouter::new(
+                incarnation,
+                work_node.clone(),
+                Some(key.clone()),
+                observer.clone(),
+                STATUS_INTERVAL,
+            )
+        });
+        actix::spawn(super::health::run(mesh_router.clone(), db.clone()));
+        let mesh = MeshExec {
+            router: mesh_router.clone(),
+            local: control_mesh.node_id.clone(),
+            reconnect: config.mesh_reconnect_timeout(),
+        };
         let events: Rc<PgEventStore> = Rc::new(PgEventStore(db.clone()));
         let callback_receiver = supervise("callback_receiver", move |incarnation| {
             CallbackReceiver::new(incarnation, events.clone())
@@ -94,6 +121,7 @@ impl ActorHandles {
             task_manager,
             dispatcher,
             callback_receiver,
+            mesh_router,
         })
     }
 
@@ -116,6 +144,10 @@ impl ActorHandles {
                 self.callback_receiver.name(),
                 self.callback_receiver.send(GetStatus).await.ok(),
             ),
+            (
+                self.mesh_router.name(),
+                self.mesh_router.send(GetStatus).await.ok(),
+            ),
         ]
     }
 
@@ -125,5 +157,6 @@ impl ActorHandles {
         self.task_manager.shutdown();
         self.dispatcher.shutdown();
         self.callback_receiver.shutdown();
+        self.mesh_router.shutdown();
     }
 }

@@ -5,10 +5,11 @@
 //! reaches, and records its CPUs, memory and capacity, or the error.
 
 use std::io::Cursor;
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use ::mesh::{NodeId, SigningKey, WorkNode, WorkUnitId};
+use ::mesh::{NodeId, WorkUnitId};
+use actors::Supervised;
+use actors::mesh_router::{MeshRouter, Release, RouterError, Submit, View};
 use serde::Deserialize;
 
 use super::mesh::WORKER_INFO;
@@ -38,19 +39,19 @@ pub fn parse(output: &[u8]) -> Result<WorkerInfo, String> {
     serde_yaml_ng::from_slice(output).map_err(|err| format!("unreadable worker info: {err}"))
 }
 
-/// Runs one health check of `dest`: submits a `worker-info` unit, reads
-/// its whole output and releases it.
-pub async fn check(node: &WorkNode, key: &SigningKey, dest: &NodeId) -> Result<WorkerInfo, String> {
+/// Runs one health check of `dest`: submits a `worker-info` unit through
+/// the MeshRouter, reads its whole output and releases it.
+pub async fn check(router: &Supervised<MeshRouter>, dest: &NodeId) -> Result<WorkerInfo, String> {
     let checked = tokio::time::timeout(CHECK_TIMEOUT, async {
-        let unit = node
-            .submit(
-                dest,
-                WorkUnitId::random(),
-                WORKER_INFO,
-                Cursor::new(b"{}".to_vec()),
-                key,
-            )
+        let unit = router
+            .send(Submit {
+                dest: dest.clone(),
+                unit: WorkUnitId::random(),
+                work_type: WORKER_INFO.to_owned(),
+                payload: Box::new(Cursor::new(b"{}".to_vec())),
+            })
             .await
+            .map_err(|err| err.to_string())?
             .map_err(|err| err.to_string())?;
         let mut output = unit.output_from(0);
         let mut bytes = Vec::new();
@@ -62,7 +63,9 @@ pub async fn check(node: &WorkNode, key: &SigningKey, dest: &NodeId) -> Result<W
             .status()
             .filter(|s| s.state != ::mesh::WorkState::Succeeded)
             .map(|s| s.detail.clone());
-        let _ = unit.release().await;
+        let _ = router
+            .send(Release(unit.executor().clone(), unit.id().clone()))
+            .await;
         match failed {
             Some(detail) => Err(detail),
             None => parse(&bytes),
@@ -73,16 +76,16 @@ pub async fn check(node: &WorkNode, key: &SigningKey, dest: &NodeId) -> Result<W
 }
 
 /// Checks the execution instances the mesh reaches whenever they are due,
-/// until the node is gone.
-pub async fn run(node: Weak<WorkNode>, key: Arc<SigningKey>, db: Db) {
+/// until the mesh node is gone.
+pub async fn run(router: Supervised<MeshRouter>, db: Db) {
     let mut tick = tokio::time::interval(TICK);
     loop {
         tick.tick().await;
-        let Some(work_node) = node.upgrade() else {
-            return;
-        };
-        let Ok(status) = work_node.node().status().await else {
-            return;
+        let status = match router.send(View).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(RouterError::Stopped)) => return,
+            // The router is restarting, or the node is busy: next tick.
+            Ok(Err(_)) | Err(_) => continue,
         };
         let due = match store::mesh::due_health_checks(&db, HEALTH_INTERVAL.as_secs_f64()).await {
             Ok(due) => due,
@@ -99,7 +102,7 @@ pub async fn run(node: Weak<WorkNode>, key: Arc<SigningKey>, db: Db) {
                 // Not reachable now: `record_seen` marks it unavailable.
                 continue;
             }
-            let result = check(&work_node, &key, &dest).await;
+            let result = check(&router, &dest).await;
             if let Err(err) = &result {
                 tracing::warn!(node = %hostname, %err, "execution node health check failed");
             }

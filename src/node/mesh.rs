@@ -16,19 +16,23 @@
 //! needs a copy of `ca.pem` and `ca.key` (moving the CA into the database,
 //! encrypted with SECRET_KEY, is the step that removes that).
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ::mesh::{
-    ClientConfig, ExecutorConfig, MeshCa, NodeConfig, NodeId, NodeIdentity, PeerConfig, PublicKey,
-    SigningKey, Timers, TrustAnchor, TrustedKeys, WorkContext, WorkFuture, WorkNode, Worker,
-    WorkerRegistry,
+    CertDigest, ClientConfig, ExecutorConfig, MeshCa, NodeConfig, NodeId, NodeIdentity, NodeStatus,
+    PeerConfig, PublicKey, SigningKey, Timers, TrustAnchor, TrustedKeys, WorkContext, WorkFuture,
+    WorkNode, Worker, WorkerRegistry,
 };
+use actors::mesh_router::MeshRouter;
+use actors::ports::{MeshObserver, PortError, PortFuture};
 use rcgen::KeyPair;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -126,8 +130,18 @@ fn ensure_dir(path: &Path) -> Result<(), MeshError> {
         .map_err(io_error(path))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`, as keys and certificate digests are stored.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The keys in `hex_keys`; the first that is not a key is the error.
+fn trusted_keys(hex_keys: &[String]) -> Result<TrustedKeys, String> {
+    hex_keys
+        .iter()
+        .map(|key| public_key_from_hex(key).ok_or_else(|| key.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(TrustedKeys::new)
 }
 
 fn public_key_from_hex(text: &str) -> Option<PublicKey> {
@@ -274,6 +288,9 @@ pub async fn start_control(config: &Config, db: &Db) -> Result<ControlMesh, Mesh
     let node_id = node_id(config)?;
     store::mesh::record_controller_key(db, node_id.as_str(), &hex(&signing_key.public_key().0))
         .await?;
+    // Every controller's revocation lists count (this one's among them).
+    let controllers = trusted_keys(&store::mesh::controller_keys(db).await?)
+        .map_err(|key| MeshError::Config(format!("a controller's key in the database: {key}")))?;
     let listen = mesh_listen(config)?;
     // The controller's own certificate is cheap to make: issue a fresh one
     // at every start instead of tracking its expiry.
@@ -304,6 +321,7 @@ pub async fn start_control(config: &Config, db: &Db) -> Result<ControlMesh, Mesh
             listen,
             peers: peers(config)?,
             timers: timers(config),
+            revocation_signers: controllers,
         },
         Some(executor),
         ClientConfig {
@@ -318,17 +336,6 @@ pub async fn start_control(config: &Config, db: &Db) -> Result<ControlMesh, Mesh
     .await?;
     let address = node.node().local_addr();
     let work_node = Arc::new(node);
-    tokio::spawn(report_status(
-        Arc::downgrade(&work_node),
-        dir.join("status.json"),
-        config.role.as_str(),
-        Some(db.clone()),
-    ));
-    tokio::spawn(super::health::run(
-        Arc::downgrade(&work_node),
-        signing_key.clone(),
-        db.clone(),
-    ));
     tracing::info!(node = %node_id, listen = ?address, "mesh node started");
     Ok(ControlMesh {
         authority,
@@ -357,19 +364,14 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
         &read_file(&dir.join("node.key"))?,
     )?;
     let trust = TrustAnchor::from_pem(&read_file(&dir.join("ca.pem"))?)?;
+    // The controllers sign the work an execution node runs and the
+    // revocation lists every node applies.
+    let keys: Vec<String> = serde_json::from_str(&read_file(&dir.join("controllers.json"))?)
+        .map_err(|err| MeshError::Config(format!("controllers.json: {err}")))?;
+    let controllers = trusted_keys(&keys)
+        .map_err(|key| MeshError::Config(format!("controllers.json: bad key {key}")))?;
     let executor = match config.role {
         actors::NodeRole::Execution => {
-            let keys: Vec<String> =
-                serde_json::from_str(&read_file(&dir.join("controllers.json"))?)
-                    .map_err(|err| MeshError::Config(format!("controllers.json: {err}")))?;
-            let trusted = keys
-                .iter()
-                .map(|key| {
-                    public_key_from_hex(key).ok_or_else(|| {
-                        MeshError::Config(format!("controllers.json: bad key {key}"))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
             let mut workers = WorkerRegistry::new();
             workers.register(
                 ANSIBLE_RUNNER,
@@ -388,7 +390,7 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
             );
             Some(ExecutorConfig {
                 dir: dir.join("units"),
-                trusted: TrustedKeys::new(trusted),
+                trusted: controllers.clone(),
                 workers,
                 max_payload: MAX_PAYLOAD,
             })
@@ -403,18 +405,28 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
             listen: mesh_listen(config)?,
             peers: peers(config)?,
             timers: timers(config),
+            revocation_signers: controllers,
         },
         executor,
         ClientConfig::default(),
     )
     .await?;
     let node = Arc::new(node);
-    let reporter = tokio::spawn(report_status(
-        Arc::downgrade(&node),
-        dir.join("status.json"),
-        config.role.as_str(),
-        None,
-    ));
+    let observer = Rc::new(StatusObserver {
+        path: dir.join("status.json"),
+        role: config.role.as_str(),
+        db: None,
+    });
+    let weak = Arc::downgrade(&node);
+    let router = actors::supervise("mesh_router", move |incarnation| {
+        MeshRouter::new(
+            incarnation,
+            weak.clone(),
+            None,
+            observer.clone(),
+            STATUS_INTERVAL,
+        )
+    });
     tracing::info!(
         node = %node_id,
         role = %config.role,
@@ -424,7 +436,7 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
     );
     wait_for_shutdown().await;
     tracing::info!("shutting down");
-    reporter.abort();
+    router.shutdown();
     drop(node);
     Ok(())
 }
@@ -445,61 +457,58 @@ async fn wait_for_shutdown() {
     }
 }
 
-/// Rewrites `path` with the node's status every [`STATUS_INTERVAL`] until
-/// the node is gone; with `db` (a control node), also marks the mesh nodes
-/// it sees ready and refuses the revoked ones.
-async fn report_status(
-    node_ref: std::sync::Weak<WorkNode>,
-    path: PathBuf,
-    role: &'static str,
-    db: Option<Db>,
-) {
-    let mut tick = tokio::time::interval(STATUS_INTERVAL);
-    loop {
-        tick.tick().await;
-        let Some(node) = node_ref.upgrade() else {
-            return;
-        };
-        let Ok(status) = node.node().status().await else {
-            return;
-        };
-        drop(node);
-        let written = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let doc = json!({"written": written, "role": role, "status": status});
-        match serde_json::to_vec_pretty(&doc) {
-            Ok(bytes) => {
-                if let Err(err) = write_file(&path, &bytes, 0o644) {
-                    tracing::warn!(%err, "cannot write the mesh status file");
-                }
-            }
-            Err(err) => tracing::warn!(%err, "cannot encode the mesh status"),
-        }
-        if let Some(db) = &db {
-            let seen: Vec<String> = status
-                .nodes
-                .iter()
-                .map(|n| n.node.as_str().to_owned())
-                .collect();
-            if let Err(err) = store::mesh::record_seen(db, &seen).await {
-                tracing::warn!(%err, "cannot record the mesh nodes seen");
-            }
-            // A deprovisioned instance's certificate is refused from now on.
-            match store::mesh::revoked(db).await {
-                Ok(hostnames) => {
-                    let revoked = hostnames
-                        .iter()
-                        .filter_map(|h| NodeId::new(h.as_str()).ok())
-                        .collect();
-                    if let Some(node) = node_ref.upgrade() {
-                        let _ = node.node().revoke(revoked).await;
+/// What a node does with its view of the mesh every [`STATUS_INTERVAL`]
+/// (the MeshRouter's tick): rewrites `path`; with `db` (a control node),
+/// also marks the mesh nodes it sees ready, records each one's peers, and
+/// returns the revoked certificates for the MeshRouter to publish.
+pub struct StatusObserver {
+    pub path: PathBuf,
+    pub role: &'static str,
+    pub db: Option<Db>,
+}
+
+impl MeshObserver for StatusObserver {
+    fn observe(&self, status: NodeStatus) -> PortFuture<'_, Option<BTreeSet<CertDigest>>> {
+        Box::pin(async move {
+            let written = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default();
+            let doc = json!({"written": written, "role": self.role, "status": &status});
+            match serde_json::to_vec_pretty(&doc) {
+                Ok(bytes) => {
+                    if let Err(err) = write_file(&self.path, &bytes, 0o644) {
+                        tracing::warn!(%err, "cannot write the mesh status file");
                     }
                 }
-                Err(err) => tracing::warn!(%err, "cannot read the revoked mesh nodes"),
+                Err(err) => tracing::warn!(%err, "cannot encode the mesh status"),
             }
-        }
+            let Some(db) = &self.db else {
+                return Ok(None);
+            };
+            let seen: Vec<(String, Vec<String>)> = status
+                .nodes
+                .iter()
+                .map(|n| {
+                    let peers = n.links.iter().map(|l| l.peer.as_str().to_owned()).collect();
+                    (n.node.as_str().to_owned(), peers)
+                })
+                .collect();
+            store::mesh::record_seen(db, &seen)
+                .await
+                .map_err(|err| PortError(format!("cannot record the mesh nodes seen: {err}")))?;
+            // A deprovisioned instance's certificate is refused from now on,
+            // by every node the list reaches.
+            let revoked = store::mesh::revoked(db)
+                .await
+                .map_err(|err| PortError(format!("cannot read the revoked mesh nodes: {err}")))?;
+            Ok(Some(
+                revoked
+                    .iter()
+                    .filter_map(|digest| from_hex(digest)?.try_into().ok())
+                    .collect(),
+            ))
+        })
     }
 }
 
@@ -1253,6 +1262,9 @@ pub fn format_status(doc: &Value) -> String {
             ""
         }
     );
+    if let Some(revoked) = status.get("revoked_certificates").and_then(Value::as_u64) {
+        let _ = writeln!(out, "revoked certificates: {revoked}");
+    }
     let empty = Vec::new();
     let _ = writeln!(out, "\nlinks:");
     let _ = writeln!(

@@ -149,13 +149,9 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     };
     let job_cipher = crate::crypto::fields::Cipher::new(&secret_key)
         .map_err(|err| NodeError::Other(err.to_string()))?;
-    let mesh_exec = crate::exec::remote::MeshExec {
-        work_node: control_mesh.work_node.clone(),
-        key: control_mesh.signing_key.clone(),
-        reconnect: config.mesh_reconnect_timeout(),
-    };
-    let actors = actors::ActorHandles::start(&config, &node, &db, &data_dir, job_cipher, mesh_exec)
-        .map_err(|err| NodeError::Other(err.to_string()))?;
+    let actors =
+        actors::ActorHandles::start(&config, &node, &db, &data_dir, job_cipher, &control_mesh)
+            .map_err(|err| NodeError::Other(err.to_string()))?;
     actix::spawn(listen::wake_on_notify(
         listen_config,
         actors.task_manager.clone(),

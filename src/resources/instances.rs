@@ -67,8 +67,10 @@ const FIELDS: &[Field] = &[
     Field::boolean("managed", "Managed").read_only(),
     Field::text("ip_address", "Ip address").read_only(),
     Field::int("listener_port", "Listener port").bounds(Some(1), Some(65535)).nullable(),
-    Field::json("peers", "Peers").read_only().unfilterable().column(Column::Computed("'[]'::jsonb")),
-    Field::json("reverse_peers", "Reverse peers").read_only().unfilterable().column(Column::Computed("'[]'::jsonb")),
+    // The instances it has a live mesh link with; links carry no
+    // direction in the mesh, so the reverse peers are the same.
+    Field::json("peers", "Peers").read_only().unfilterable().column(Column::Computed("to_jsonb({o}.mesh_peers)")),
+    Field::json("reverse_peers", "Reverse peers").read_only().unfilterable().column(Column::Computed("to_jsonb({o}.mesh_peers)")),
     Field::boolean("peers_from_control_nodes", "Peers from control nodes"),
 ];
 

@@ -2,6 +2,7 @@
 //! controllers' work-signing keys.
 
 use chrono::{DateTime, Utc};
+use tokio_postgres::types::ToSql;
 
 use super::auth::digest;
 use super::{Db, StoreError};
@@ -44,6 +45,8 @@ pub struct JoinRequest<'a> {
     pub node_type: &'a str,
     pub ip_address: &'a str,
     pub listener_port: Option<i32>,
+    /// SHA-256 (hex) of the certificate the node is given.
+    pub certificate: &'a str,
 }
 
 /// Why a join was refused, in words for the joining operator.
@@ -107,9 +110,15 @@ pub async fn join(
         )));
     }
     // A deprovisioned node may join again under its name with a new token
-    // (and a new certificate): the old instance goes.
+    // (and a new certificate): the old instance goes, its certificate stays
+    // revoked.
     tx.execute(
-        "DELETE FROM instances WHERE hostname = $1 AND node_state = 'deprovisioning'",
+        "WITH gone AS (
+             DELETE FROM instances WHERE hostname = $1 AND node_state = 'deprovisioning'
+             RETURNING hostname, mesh_certificate)
+         INSERT INTO mesh_revoked_certificates (certificate, hostname)
+         SELECT mesh_certificate, hostname FROM gone WHERE mesh_certificate IS NOT NULL
+         ON CONFLICT DO NOTHING",
         &[&req.hostname],
     )
     .await?;
@@ -130,8 +139,9 @@ pub async fn join(
     let row = tx
         .query_one(
             "INSERT INTO instances
-                 (uuid, hostname, node_type, node_state, ip_address, listener_port, managed)
-             VALUES ($1, $2, $3, 'installed', $4, $5, false)
+                 (uuid, hostname, node_type, node_state, ip_address, listener_port, managed,
+                  mesh_certificate)
+             VALUES ($1, $2, $3, 'installed', $4, $5, false, $6)
              RETURNING id",
             &[
                 &uuid,
@@ -139,6 +149,7 @@ pub async fn join(
                 &req.node_type,
                 &req.ip_address,
                 &req.listener_port,
+                &req.certificate,
             ],
         )
         .await?;
@@ -222,10 +233,17 @@ pub async fn instances(db: &Db) -> Result<Vec<MeshInstance>, StoreError> {
 
 /// Marks the mesh nodes this control node sees `ready` (and the ones it no
 /// longer sees `unavailable`), with their last_seen: the heartbeat of nodes
-/// that have no database.
-pub async fn record_seen(db: &Db, seen: &[String]) -> Result<(), StoreError> {
+/// that have no database. `seen` pairs each node with the nodes it has a
+/// live link to, recorded as its `mesh_peers`.
+pub async fn record_seen(db: &Db, seen: &[(String, Vec<String>)]) -> Result<(), StoreError> {
+    let names: Vec<&str> = seen.iter().map(|(name, _)| name.as_str()).collect();
+    let links: serde_json::Map<String, serde_json::Value> = seen
+        .iter()
+        .map(|(name, peers)| (name.clone(), serde_json::json!(peers)))
+        .collect();
+    let links = serde_json::Value::Object(links);
     let conn = db.get().await?;
-    conn.execute(
+    let (states, peers) = (
         "UPDATE instances SET
              node_state = CASE WHEN hostname = ANY($1) THEN 'ready' ELSE 'unavailable' END,
              last_seen = CASE WHEN hostname = ANY($1) THEN now() ELSE last_seen END,
@@ -234,9 +252,16 @@ pub async fn record_seen(db: &Db, seen: &[String]) -> Result<(), StoreError> {
             AND node_state IN ('installed', 'ready', 'unavailable')
             -- a node never seen stays `installed`
             AND (hostname = ANY($1) OR node_state = 'ready')",
-        &[&seen],
-    )
-    .await?;
+        // Written only where the links changed: most ticks write nothing.
+        "UPDATE instances i SET mesh_peers = p.peers
+           FROM (SELECT id, ARRAY(SELECT jsonb_array_elements_text(
+                                      COALESCE($1::jsonb -> hostname, '[]'))
+                                  ORDER BY 1) AS peers
+                   FROM instances) p
+          WHERE p.id = i.id AND i.mesh_peers IS DISTINCT FROM p.peers",
+    );
+    let (names, links): (&[&(dyn ToSql + Sync)], &[&(dyn ToSql + Sync)]) = (&[&names], &[&links]);
+    tokio::try_join!(conn.execute(states, names), conn.execute(peers, links))?;
     Ok(())
 }
 
@@ -313,14 +338,17 @@ pub async fn record_health(
     Ok(())
 }
 
-/// The mesh nodes whose certificates are revoked: instances being
-/// deprovisioned.
+/// The revoked mesh certificates (SHA-256, hex): those of the instances
+/// being deprovisioned, and of those that joined again since.
 pub async fn revoked(db: &Db) -> Result<Vec<String>, StoreError> {
     let conn = db.get().await?;
     let rows = conn
         .query(
-            "SELECT hostname FROM instances
-              WHERE node_state = 'deprovisioning' AND node_type IN ('execution', 'hop')",
+            "SELECT certificate FROM mesh_revoked_certificates
+             UNION
+             SELECT mesh_certificate FROM instances
+              WHERE node_state = 'deprovisioning' AND node_type IN ('execution', 'hop')
+                AND mesh_certificate IS NOT NULL",
             &[],
         )
         .await?;

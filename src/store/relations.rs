@@ -47,6 +47,10 @@ pub enum Relation {
 pub const AD_HOC_COMMANDS_OF_HOST: &str =
     "{o}.id IN (SELECT ad_hoc_command_id FROM ad_hoc_command_events WHERE host_id = ?)";
 
+/// A `Matching` condition: the instances instance `?` has a mesh link with.
+pub const PEERS_OF_INSTANCE: &str =
+    "{o}.hostname IN (SELECT unnest(mesh_peers) FROM instances WHERE id = ?)";
+
 /// A `Matching` condition: the ad hoc commands that ran on a host of group `?`.
 pub const AD_HOC_COMMANDS_OF_GROUP: &str = "{o}.id IN (SELECT e.ad_hoc_command_id FROM ad_hoc_command_events e
                                     JOIN group_hosts gh ON gh.host_id = e.host_id WHERE gh.group_id = ?)";
