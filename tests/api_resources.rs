@@ -1403,6 +1403,28 @@ async fn inventory_resources() {
     check_delete(&mut c, &admin, &url_of(&source), 204).await;
     check_delete(&mut c, &admin, &url_of(&webservers), 204).await;
     check_delete(&mut c, &admin, &url_of(&web1), 204).await;
+    // The counters on the row follow every create and delete.
+    let (_, prod_now) = admin.get(&url_of(&prod)).await;
+    for (counter, list) in [
+        ("total_hosts", "hosts"),
+        ("total_groups", "groups"),
+        ("total_inventory_sources", "inventory_sources"),
+    ] {
+        let (_, members) = admin
+            .get(&format!("/api/v2/inventories/{prod_id}/{list}/"))
+            .await;
+        c.that(
+            prod_now[counter] == members["count"],
+            format!(
+                "{counter} {} against {list} {}",
+                prod_now[counter], members["count"]
+            ),
+        );
+    }
+    c.that(
+        prod_now["has_inventory_sources"] == json!(prod_now["total_inventory_sources"] != 0),
+        format!("has_inventory_sources: {prod_now}"),
+    );
     // AWX deletes inventories in the background: 202.
     check_delete(&mut c, &admin, &url_of(&prod), 202).await;
     c.finish();

@@ -38,9 +38,9 @@ const FIELDS: &[Field] = &[
         .default(Default::Null)
         .help("Filter that will be applied to the hosts of this inventory."),
     Field::vars("variables", "Variables").help("Inventory variables in JSON or YAML format."),
-    // Counters the application keeps on the row (AWX's update_computed_fields).
-    // AWX keeps these counters on the row; rawx computes them, so they are
-    // never stale.
+    // AWX keeps these counters on the row (update_computed_fields). rawx
+    // keeps the counts on the row too, by triggers (migration V10), and
+    // computes the failure flags, so none is ever stale.
     Field::boolean("has_active_failures", "Has active failures")
         .read_only()
         .unfilterable()
@@ -49,7 +49,6 @@ const FIELDS: &[Field] = &[
     Field::int("total_hosts", "Total hosts")
         .read_only()
         .unfilterable()
-        .column(Column::Computed("SELECT count(*) FROM hosts h WHERE h.inventory_id = {o}.id"))
         .help("This field is deprecated and will be removed in a future release. Total number of hosts in this inventory."),
     Field::int("hosts_with_active_failures", "Hosts with active failures")
         .read_only()
@@ -59,17 +58,15 @@ const FIELDS: &[Field] = &[
     Field::int("total_groups", "Total groups")
         .read_only()
         .unfilterable()
-        .column(Column::Computed("SELECT count(*) FROM groups g WHERE g.inventory_id = {o}.id"))
         .help("This field is deprecated and will be removed in a future release. Total number of groups in this inventory."),
     Field::boolean("has_inventory_sources", "Has inventory sources")
         .read_only()
         .unfilterable()
-        .column(Column::Computed("SELECT EXISTS (SELECT 1 FROM inventory_sources s WHERE s.inventory_id = {o}.id)"))
+        .column(Column::Computed("{o}.total_inventory_sources > 0"))
         .help("This field is deprecated and will be removed in a future release. Flag indicating whether this inventory has any external inventory sources."),
     Field::int("total_inventory_sources", "Total inventory sources")
         .read_only()
         .unfilterable()
-        .column(Column::Computed("SELECT count(*) FROM inventory_sources s WHERE s.inventory_id = {o}.id"))
         .help("Total number of external inventory sources configured within this inventory."),
     Field::int("inventory_sources_with_failures", "Inventory sources with failures")
         .read_only()
