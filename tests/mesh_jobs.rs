@@ -625,6 +625,8 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     for hop in &cluster.hops {
         let status = hop.status().unwrap_or_default();
         assert_eq!(status["revoked_certificates"], 1, "{status}");
+        // Kept for the next start, which applies it before any link.
+        assert!(hop.dir.path().join("mesh/revocations.json").is_file());
     }
     cluster.exec1.proc.assert_running();
 }

@@ -110,6 +110,7 @@ impl Mesh {
                 }],
                 timers: mesh::Timers::default(),
                 revocation_signers: Default::default(),
+                revocations: None,
             },
             None,
             mesh::ClientConfig {

@@ -506,6 +506,7 @@ fn node_config(
             .collect(),
         timers,
         revocation_signers: Default::default(),
+        revocations: None,
     }
 }
 

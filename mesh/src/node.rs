@@ -105,6 +105,10 @@ pub struct NodeConfig {
     /// The controller keys whose revocation lists this node applies and
     /// floods; lists signed by any other key are dropped.
     pub revocation_signers: TrustedKeys,
+    /// The list this node had when it stopped ([`NodeStatus::revocations`],
+    /// saved by its owner): applied before any link comes up, so a node
+    /// that restarts keeps refusing what it refused.
+    pub revocations: Option<SignedRevocations>,
 }
 
 /// A message that reached this node.
@@ -148,6 +152,9 @@ pub struct NodeStatus {
     pub routes: Vec<Route>,
     /// How many certificates the node's revocation list refuses.
     pub revoked_certificates: usize,
+    /// That list, signed, for its owner to save (not in the status file).
+    #[serde(skip)]
+    pub revocations: Option<SignedRevocations>,
 }
 
 /// One live link in [`NodeStatus`].
@@ -220,7 +227,7 @@ impl Node {
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (connected_tx, connected_rx) = watch::channel(BTreeSet::new());
 
-        let core = Core {
+        let mut core = Core {
             shared: shared.clone(),
             db: LinkStateDb::new(me, epoch, timers.max_age),
             epoch,
@@ -233,6 +240,10 @@ impl Node {
             revocations: None,
             revoked: RevocationList::default(),
         };
+        if let Some(saved) = config.revocations {
+            // No link exists yet: this only sets the list.
+            core.revoke(None, saved);
+        }
         let mut tasks = vec![tokio::spawn(core.run(events_rx, timers.advertise_interval))];
         if config.listen.is_some() {
             tasks.push(tokio::spawn(accept_loop(
@@ -801,6 +812,7 @@ impl Core {
             nodes: self.db.known_nodes(now),
             routes: self.db.routes().cloned().collect(),
             revoked_certificates: self.revoked.certificates.len(),
+            revocations: self.revocations.clone(),
         }
     }
 }
@@ -1082,6 +1094,7 @@ mod tests {
             peers: vec![],
             timers: timers.clone(),
             revocation_signers: Default::default(),
+            revocations: None,
         })
         .await
         .expect("b starts");
@@ -1093,6 +1106,7 @@ mod tests {
             peers: vec![PeerConfig { addr, cost: 1 }],
             timers,
             revocation_signers: Default::default(),
+            revocations: None,
         })
         .await
         .expect("a starts");

@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 
 use mesh::{
     Delivery, MeshCa, Message, Node, NodeConfig, NodeId, NodeIdentity, NodeStatus, PeerConfig,
-    RevocationList, SigningKey, Timers, TransportConfig, TrustedKeys, WorkUnitId,
+    RevocationList, SignedRevocations, SigningKey, Timers, TransportConfig, TrustedKeys,
+    WorkUnitId,
 };
 use tokio::sync::mpsc::Receiver;
 
@@ -50,7 +51,7 @@ async fn start(
     let identity = ca
         .issue(&id(name), Duration::from_secs(3600))
         .expect("cert");
-    start_as(ca, identity, listen, peers).await
+    start_as(ca, identity, listen, peers, None).await
 }
 
 async fn start_as(
@@ -58,6 +59,7 @@ async fn start_as(
     identity: NodeIdentity,
     listen: bool,
     peers: &[(SocketAddr, u32)],
+    revocations: Option<SignedRevocations>,
 ) -> (Node, Receiver<Delivery>) {
     Node::start(NodeConfig {
         identity,
@@ -69,6 +71,7 @@ async fn start_as(
             .collect(),
         timers: fast_timers(),
         revocation_signers: TrustedKeys::new([controller_key().public_key()]),
+        revocations,
     })
     .await
     .expect("node starts")
@@ -237,6 +240,7 @@ async fn two_nodes_that_dial_each_other_keep_one_link() {
         }],
         timers: fast_timers(),
         revocation_signers: Default::default(),
+        revocations: None,
     })
     .await
     .expect("x starts on the reserved port");
@@ -264,7 +268,14 @@ async fn a_revoked_certificate_is_refused_by_every_node() {
     // c reaches a directly and through b.
     let c_identity = ca.issue(&id("c"), Duration::from_secs(3600)).expect("cert");
     let c_cert = c_identity.cert_digest();
-    let (_c, _c_rx) = start_as(&ca, c_identity, false, &[(addr(&a), 1), (addr(&b), 1)]).await;
+    let (_c, _c_rx) = start_as(
+        &ca,
+        c_identity.clone(),
+        false,
+        &[(addr(&a), 1), (addr(&b), 1)],
+        None,
+    )
+    .await;
     until(&a, "links to b and c", |s| s.peers.len() == 2).await;
     until(&b, "a link to c", |s| {
         s.peers.iter().any(|p| p.node == id("c"))
@@ -301,6 +312,20 @@ async fn a_revoked_certificate_is_refused_by_every_node() {
     // A node that starts later learns the list from its first neighbour.
     let (d, _d_rx) = start(&ca, "d", false, &[(addr(&b), 1)]).await;
     until(&d, "the list", |s| s.revoked_certificates == 1).await;
+
+    // A node given the list it saved before a restart refuses c from its
+    // start, before any neighbour could hand it the list.
+    let saved = b.status().await.expect("status").revocations;
+    assert!(saved.is_some());
+    let e_identity = ca.issue(&id("e"), Duration::from_secs(3600)).expect("cert");
+    let (e, _e_rx) = start_as(&ca, e_identity, true, &[], saved).await;
+    assert_eq!(e.status().await.expect("status").revoked_certificates, 1);
+    let (_c_again, _) = start_as(&ca, c_identity, false, &[(addr(&e), 1)], None).await;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let status = e.status().await.expect("status");
+        assert!(status.peers.is_empty(), "{status:#?}");
+    }
 
     // A newer list signed by a key nobody trusts changes nothing.
     let (rogue, _) = SigningKey::generate().expect("key");

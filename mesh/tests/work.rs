@@ -68,6 +68,7 @@ fn node_config(
             .collect(),
         timers: fast_timers(),
         revocation_signers: Default::default(),
+        revocations: None,
     }
 }
 

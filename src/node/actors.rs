@@ -63,11 +63,11 @@ impl ActorHandles {
                 incarnation,
             )
         });
-        let observer = Rc::new(StatusObserver {
-            path: config.mesh_dir().join("status.json"),
-            role: node.role.as_str(),
-            db: Some(db.clone()),
-        });
+        let observer = Rc::new(StatusObserver::new(
+            config.mesh_dir(),
+            node.role.as_str(),
+            Some(db.clone()),
+        ));
         let work_node = Arc::downgrade(&control_mesh.work_node);
         let key = control_mesh.signing_key.clone();
         let mesh_router = supervise("mesh_router", move |incarnation| {

@@ -8,8 +8,9 @@
 //! `controller.key` (the Ed25519 key work submissions are signed with,
 //! PKCS#8, 0600); on joined nodes `controllers.json` (the controllers'
 //! public keys, hex); `units/` (work units), `work/` (ansible-runner's
-//! private data dirs) and `status.json` (the mesh as this node sees it,
-//! rewritten every [`STATUS_INTERVAL`]).
+//! private data dirs), `status.json` (the mesh as this node sees it,
+//! rewritten every [`STATUS_INTERVAL`]) and `revocations.json` (the newest
+//! signed revocation list the node has applied, applied again at start).
 //!
 //! The CA lives in the control node's data dir, not in the database: one
 //! control node signs joins. A second control node of the same cluster
@@ -28,8 +29,8 @@ use std::time::{Duration, SystemTime};
 
 use ::mesh::{
     CertDigest, ClientConfig, ExecutorConfig, MeshCa, NodeConfig, NodeId, NodeIdentity, NodeStatus,
-    PeerConfig, PublicKey, SigningKey, Timers, TrustAnchor, TrustedKeys, WorkContext, WorkFuture,
-    WorkNode, Worker, WorkerRegistry,
+    PeerConfig, PublicKey, SignedRevocations, SigningKey, Timers, TrustAnchor, TrustedKeys,
+    WorkContext, WorkFuture, WorkNode, Worker, WorkerRegistry,
 };
 use actors::mesh_router::MeshRouter;
 use actors::ports::{MeshObserver, PortError, PortFuture};
@@ -322,6 +323,7 @@ pub async fn start_control(config: &Config, db: &Db) -> Result<ControlMesh, Mesh
             peers: peers(config)?,
             timers: timers(config),
             revocation_signers: controllers,
+            revocations: saved_revocations(&dir),
         },
         Some(executor),
         ClientConfig {
@@ -406,17 +408,14 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
             peers: peers(config)?,
             timers: timers(config),
             revocation_signers: controllers,
+            revocations: saved_revocations(&dir),
         },
         executor,
         ClientConfig::default(),
     )
     .await?;
     let node = Arc::new(node);
-    let observer = Rc::new(StatusObserver {
-        path: dir.join("status.json"),
-        role: config.role.as_str(),
-        db: None,
-    });
+    let observer = Rc::new(StatusObserver::new(dir.clone(), config.role.as_str(), None));
     let weak = Arc::downgrade(&node);
     let router = actors::supervise("mesh_router", move |incarnation| {
         MeshRouter::new(
@@ -462,9 +461,59 @@ async fn wait_for_shutdown() {
 /// also marks the mesh nodes it sees ready, records each one's peers, and
 /// returns the revoked certificates for the MeshRouter to publish.
 pub struct StatusObserver {
-    pub path: PathBuf,
-    pub role: &'static str,
-    pub db: Option<Db>,
+    dir: PathBuf,
+    role: &'static str,
+    db: Option<Db>,
+    /// When the revocation list last saved was issued.
+    saved: std::cell::Cell<u64>,
+}
+
+/// Where a node keeps its revocation list across restarts.
+const REVOCATIONS_FILE: &str = "revocations.json";
+
+impl StatusObserver {
+    /// Writes into the mesh dir `dir`; `db` on control nodes.
+    pub fn new(dir: PathBuf, role: &'static str, db: Option<Db>) -> Self {
+        Self {
+            dir,
+            role,
+            db,
+            saved: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Saves the node's revocation list when a newer one came.
+    fn save_revocations(&self, status: &NodeStatus) {
+        let Some(list) = &status.revocations else {
+            return;
+        };
+        if list.list.issued_ms <= self.saved.get() {
+            return;
+        }
+        let written = serde_json::to_vec(list)
+            .map_err(|err| err.to_string())
+            .and_then(|bytes| {
+                write_file(&self.dir.join(REVOCATIONS_FILE), &bytes, 0o644)
+                    .map_err(|err| err.to_string())
+            });
+        match written {
+            Ok(()) => self.saved.set(list.list.issued_ms),
+            Err(err) => tracing::warn!(%err, "cannot save the mesh revocation list"),
+        }
+    }
+}
+
+/// The revocation list saved before the last stop, if any (and readable).
+fn saved_revocations(dir: &Path) -> Option<SignedRevocations> {
+    let path = dir.join(REVOCATIONS_FILE);
+    let bytes = std::fs::read(&path).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(list) => Some(list),
+        Err(err) => {
+            tracing::warn!(path = %path.display(), %err, "ignoring an unreadable revocation list");
+            None
+        }
+    }
 }
 
 impl MeshObserver for StatusObserver {
@@ -474,10 +523,11 @@ impl MeshObserver for StatusObserver {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default();
+            self.save_revocations(&status);
             let doc = json!({"written": written, "role": self.role, "status": &status});
             match serde_json::to_vec_pretty(&doc) {
                 Ok(bytes) => {
-                    if let Err(err) = write_file(&self.path, &bytes, 0o644) {
+                    if let Err(err) = write_file(&self.dir.join("status.json"), &bytes, 0o644) {
                         tracing::warn!(%err, "cannot write the mesh status file");
                     }
                 }
