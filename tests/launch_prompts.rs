@@ -247,6 +247,27 @@ async fn unasked_prompts_are_ignored_and_failed_hosts_relaunch_alone() {
     let job = admin.finished(&job_url).await;
     // `bad` fails its task; `good` passes.
     assert_eq!(job["status"], "failed", "{job}");
+    // The hosts and their inventory show the failure from the last job.
+    let (_, hosts) = admin
+        .get(&format!(
+            "/api/v2/inventories/{}/hosts/?order_by=name",
+            f.inventory["id"]
+        ))
+        .await;
+    let flags: Vec<(Value, Value)> = hosts["results"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| (h["name"].clone(), h["has_active_failures"].clone()))
+        .collect();
+    assert_eq!(
+        flags,
+        vec![(json!("bad"), json!(true)), (json!("good"), json!(false))],
+        "{hosts}"
+    );
+    let (_, inventory) = admin.get(f.inventory["url"].as_str().expect("url")).await;
+    assert_eq!(inventory["has_active_failures"], true, "{inventory}");
+    assert_eq!(inventory["hosts_with_active_failures"], 1, "{inventory}");
 
     let (status, counts) = admin.get(&format!("{job_url}relaunch/")).await;
     assert_eq!(status, 200);

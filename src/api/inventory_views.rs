@@ -343,16 +343,14 @@ async fn dashboard(
 ) -> Result<HttpResponse, ApiError> {
     let s = &state;
     let c = &caller;
-    let failed_host = "EXISTS (SELECT 1 FROM job_host_summaries s \
-                        WHERE s.id = {o}.last_job_host_summary_id AND s.failed)";
+    let failed_host = "{o}.last_job_failed";
     let inventories = json!({
         "url": "/api/v2/inventories/",
         "total": count(s, c, &INVENTORY, "").await?,
         "total_with_inventory_source": count(s, c, &INVENTORY,
             "EXISTS (SELECT 1 FROM inventory_sources s WHERE s.inventory_id = {o}.id)").await?,
         "job_failed": count(s, c, &INVENTORY,
-            "EXISTS (SELECT 1 FROM hosts h JOIN job_host_summaries s ON s.id = h.last_job_host_summary_id \
-              WHERE h.inventory_id = {o}.id AND s.failed)").await?,
+            "EXISTS (SELECT 1 FROM hosts h WHERE h.inventory_id = {o}.id AND h.last_job_failed)").await?,
         "inventory_failed": scalar(s, c, &INVENTORY,
             "coalesce(sum((SELECT count(*) FROM inventory_sources s JOIN unified_job_templates u ON u.id = s.id \
                            WHERE s.inventory_id = {o}.id AND u.last_job_failed)), 0)", "").await?,

@@ -21,10 +21,7 @@ const FIELDS: &[Field] = &[
     Field::boolean("has_active_failures", "Has active failures")
         .read_only()
         .unfilterable()
-        .column(Column::Computed(
-            "SELECT EXISTS (SELECT 1 FROM job_host_summaries s \
-              WHERE s.id = {o}.last_job_host_summary_id AND s.failed)",
-        )),
+        .column(Column::Computed("{o}.last_job_failed")),
     Field::boolean("has_inventory_sources", "Has inventory sources")
         .read_only()
         .unfilterable()

@@ -40,11 +40,12 @@ const FIELDS: &[Field] = &[
     Field::vars("variables", "Variables").help("Inventory variables in JSON or YAML format."),
     // AWX keeps these counters on the row (update_computed_fields). rawx
     // keeps the counts on the row too, by triggers (migration V10), and
-    // computes the failure flags, so none is ever stale.
+    // computes the failure flags from each host's `last_job_failed` (V12,
+    // also a trigger's), so none is ever stale.
     Field::boolean("has_active_failures", "Has active failures")
         .read_only()
         .unfilterable()
-        .column(Column::Computed("SELECT EXISTS (SELECT 1 FROM hosts h JOIN job_host_summaries s ON s.id = h.last_job_host_summary_id WHERE h.inventory_id = {o}.id AND s.failed)"))
+        .column(Column::Computed("SELECT EXISTS (SELECT 1 FROM hosts h WHERE h.inventory_id = {o}.id AND h.last_job_failed)"))
         .help("This field is deprecated and will be removed in a future release. Flag indicating whether any hosts in this inventory have failed."),
     Field::int("total_hosts", "Total hosts")
         .read_only()
@@ -53,7 +54,7 @@ const FIELDS: &[Field] = &[
     Field::int("hosts_with_active_failures", "Hosts with active failures")
         .read_only()
         .unfilterable()
-        .column(Column::Computed("SELECT count(*) FROM hosts h JOIN job_host_summaries s ON s.id = h.last_job_host_summary_id WHERE h.inventory_id = {o}.id AND s.failed"))
+        .column(Column::Computed("SELECT count(*) FROM hosts h WHERE h.inventory_id = {o}.id AND h.last_job_failed"))
         .help("This field is deprecated and will be removed in a future release. Number of hosts in this inventory with active failures."),
     Field::int("total_groups", "Total groups")
         .read_only()

@@ -403,12 +403,18 @@ pub async fn list(
     let count_sql = format!("SELECT count(*) FROM {from} WHERE {filter}");
     let count_statement = conn.prepared(&count_sql).await?;
     let count: i64 = conn.query_one(&count_statement, &sql.refs()).await?.get(0);
-    let offset_p = sql.param(Box::new(offset));
-    let limit_p = sql.param(Box::new(limit));
+    // The bounds are written into the SQL, not passed: with parameters the
+    // pool's generic plans cannot know a page is small, and sort the whole
+    // join instead of reading an index in order (1.2 ms against 0.14 ms for
+    // a page of 25 templates out of 1,000). They are integers, and a page
+    // size has few values; each new (offset, size) is prepared once per
+    // connection.
     let page_sql = format!(
-        "SELECT {} FROM {from} WHERE {filter} ORDER BY {} OFFSET {offset_p} LIMIT {limit_p}",
+        "SELECT {} FROM {from} WHERE {filter} ORDER BY {} OFFSET {} LIMIT {}",
         select_list(resource, alias),
         order_clause(resource, alias, query),
+        offset.max(0),
+        limit.max(0),
     );
     let page_statement = conn.prepared(&page_sql).await?;
     let rows = conn.query(&page_statement, &sql.refs()).await?;
