@@ -209,6 +209,31 @@ async fn roles_decide_reads_and_writes() {
         Value::Bool(true)
     );
 
+    // What each may do with an object shows in its user_capabilities:
+    // a project starts for its admins (update) and not for a team member
+    // who may only use it; an inventory runs ad hoc commands for the
+    // organization's admin and not for a user of it.
+    let caps = |user: &'static str, url: String| {
+        let api = node.as_user(user, "pw");
+        async move {
+            let (status, body) = api.get(&url).await;
+            assert_eq!(status, 200, "{user} GET {url}: {body}");
+            body["summary_fields"]["user_capabilities"].clone()
+        }
+    };
+    let project_caps = caps("proj_admin", project_url.clone()).await;
+    assert_eq!(project_caps["start"], true, "{project_caps}");
+    assert_eq!(project_caps["schedule"], true, "{project_caps}");
+    let project_caps = caps("team_member", project_url.clone()).await;
+    assert_eq!(project_caps["start"], false, "{project_caps}");
+    assert_eq!(project_caps["edit"], false, "{project_caps}");
+    let inventory_url = inventory["url"].as_str().expect("url").to_string();
+    let inventory_caps = caps("org_admin", inventory_url.clone()).await;
+    assert_eq!(inventory_caps["adhoc"], true, "{inventory_caps}");
+    let inventory_caps = caps("inv_user", inventory_url).await;
+    assert_eq!(inventory_caps["adhoc"], false, "{inventory_caps}");
+    assert_eq!(inventory_caps.get("start"), None, "{inventory_caps}");
+
     // Granting needs admin of the role's object; users cannot make themselves superusers.
     let member = node.as_user("member", "pw");
     let admin_role = admin.role_id(&eng_url, "admin_role").await;

@@ -129,6 +129,17 @@ async fn a_launched_job_runs_its_playbook() {
     assert_eq!(template_now["status"], "successful", "{template_now}");
     assert_eq!(template_now["last_job_failed"], false);
     assert!(template_now["last_job_run"].is_string(), "{template_now}");
+    // Its summary shows the run as AWX's does: last_job and recent_jobs.
+    let summary = &template_now["summary_fields"];
+    assert_eq!(summary["last_job"]["id"], job["id"], "{summary}");
+    assert_eq!(summary["last_job"]["status"], "successful", "{summary}");
+    assert_eq!(summary["last_job"]["failed"], false, "{summary}");
+    assert_eq!(summary["recent_jobs"][0]["id"], job["id"], "{summary}");
+    assert_eq!(summary["recent_jobs"][0]["type"], "job", "{summary}");
+    assert!(
+        summary["recent_jobs"][0]["finished"].is_string(),
+        "{summary}"
+    );
     assert!(job["started"].is_string() && job["finished"].is_string());
     assert!(
         !job["execution_node"]

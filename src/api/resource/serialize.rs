@@ -13,6 +13,42 @@ use crate::resources;
 use crate::store::StoreError;
 use crate::store::resource::{self as store, CREATED_BY, MODIFIED_BY};
 
+/// What `caller` may do with one object, as AWX's `user_capabilities`:
+/// `edit` and `delete` for every resource; `start` and `schedule` where the
+/// object runs (a template's `execute_role`, a project's `update_role`);
+/// `adhoc` on inventories (`adhoc_role`). A read-only token starts nothing.
+fn capabilities(
+    caller: &Caller,
+    resource: &Resource,
+    can_change: bool,
+    object_roles: Option<&HashMap<String, i64>>,
+) -> Map<String, Value> {
+    let holds = |field: &str| {
+        !caller.read_only
+            && (caller.is_superuser()
+                || object_roles
+                    .and_then(|roles| roles.get(field))
+                    .is_some_and(|role| caller.holds(*role)))
+    };
+    let mut caps = Map::new();
+    caps.insert("edit".into(), Value::Bool(can_change));
+    caps.insert("delete".into(), Value::Bool(can_change));
+    let runs_with = match resource.type_name {
+        "job_template" | "workflow_job_template" => Some("execute_role"),
+        "project" => Some("update_role"),
+        _ => None,
+    };
+    if let Some(field) = runs_with {
+        let start = holds(field);
+        caps.insert("start".into(), Value::Bool(start));
+        caps.insert("schedule".into(), Value::Bool(start));
+    }
+    if resource.type_name == "inventory" {
+        caps.insert("adhoc".into(), Value::Bool(holds("adhoc_role")));
+    }
+    caps
+}
+
 /// Renders `rows` of `resource` for `caller`, fetching what the summaries
 /// need in one query per referenced resource.
 pub async fn render(
@@ -68,12 +104,16 @@ pub async fn render(
             rbac::roles_of(client, resource.type_name, &ids).await
         }
     };
-    let (summaries, roles, changeable, mut many) = tokio::try_join!(
+    let (summaries, roles, changeable, mut many, history) = tokio::try_join!(
         summary_query,
         roles_query,
         rbac::can_change_each(client, caller, resource, &rows),
         many_to_many(client, resource, &ids),
+        job_history(client, resource, &ids),
     )?;
+    for (id, extra) in history {
+        many.entry(id).or_default().extend(extra);
+    }
 
     let mut out = Vec::with_capacity(rows.len());
     for (row, can_change) in rows.into_iter().zip(changeable) {
@@ -121,7 +161,7 @@ pub async fn render(
         }
         summary.insert(
             "user_capabilities".into(),
-            json!({ "edit": can_change, "delete": can_change }),
+            Value::Object(capabilities(caller, resource, can_change, roles.get(&id))),
         );
 
         let mut object = Map::new();
@@ -160,6 +200,72 @@ pub async fn render(
 }
 
 /// The many-to-many summaries AWX shows on templates: `credentials` and `labels`.
+/// A template's `last_job` and `recent_jobs` (its ten newest, newest
+/// first), as AWX's template serializers summarize them: one statement for
+/// the page, each template's jobs read newest first from an index.
+async fn job_history(
+    client: &impl crate::store::pool::Queryable,
+    resource: &Resource,
+    ids: &[i64],
+) -> Result<HashMap<i64, Map<String, Value>>, StoreError> {
+    let mut out: HashMap<i64, Map<String, Value>> = HashMap::new();
+    if !matches!(resource.type_name, "job_template" | "workflow_job_template") || ids.is_empty() {
+        return Ok(out);
+    }
+    for id in ids {
+        out.entry(*id)
+            .or_default()
+            .insert("recent_jobs".into(), Value::Array(Vec::new()));
+    }
+    let rows = client
+        .fetch(
+            "SELECT 0 AS part, t.id, j.id, j.name, j.description, j.status, j.failed,
+                    j.finished, j.canceled_on, j.kind, j.created
+               FROM unnest($1::int8[]) AS t(id)
+              CROSS JOIN LATERAL (
+                    SELECT * FROM unified_jobs j WHERE j.unified_job_template_id = t.id
+                     ORDER BY j.created DESC, j.id DESC LIMIT 10) j
+             UNION ALL
+             SELECT 1, u.id, j.id, j.name, j.description, j.status, j.failed,
+                    j.finished, j.canceled_on, j.kind, j.created
+               FROM unified_job_templates u JOIN unified_jobs j ON j.id = u.last_job_id
+              WHERE u.id = ANY($1)
+              ORDER BY 1, 2, 11 DESC, 3 DESC",
+            &[&ids],
+        )
+        .await?;
+    let time = |value: Option<chrono::DateTime<chrono::Utc>>| crate::api::time::iso_opt(&value);
+    for row in rows {
+        let template: i64 = row.try_get(1)?;
+        let entry = out.entry(template).or_default();
+        if row.try_get::<_, i32>(0)? == 0 {
+            let item = json!({
+                "id": row.try_get::<_, i64>(2)?,
+                "status": row.try_get::<_, String>(5)?,
+                "finished": time(row.try_get(7)?),
+                "canceled_on": time(row.try_get(8)?),
+                "type": row.try_get::<_, String>(9)?,
+            });
+            if let Some(Value::Array(list)) = entry.get_mut("recent_jobs") {
+                list.push(item);
+            }
+        } else {
+            entry.insert(
+                "last_job".into(),
+                json!({
+                    "id": row.try_get::<_, i64>(2)?,
+                    "name": row.try_get::<_, String>(3)?,
+                    "description": row.try_get::<_, String>(4)?,
+                    "finished": time(row.try_get(7)?),
+                    "status": row.try_get::<_, String>(5)?,
+                    "failed": row.try_get::<_, bool>(6)?,
+                }),
+            );
+        }
+    }
+    Ok(out)
+}
+
 async fn many_to_many(
     client: &impl crate::store::pool::Queryable,
     resource: &Resource,
