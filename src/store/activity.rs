@@ -20,13 +20,25 @@ pub struct Entry<'a> {
     pub objects: Vec<(String, i64)>,
 }
 
-/// Writes the entry and its object links.
+/// Writes the entry and its object links, in one statement (one round
+/// trip inside every write's transaction).
 pub async fn record(client: &impl Queryable, entry: Entry<'_>) -> Result<i64, StoreError> {
+    let types: Vec<String> = entry.objects.iter().map(|(t, _)| t.clone()).collect();
+    let ids: Vec<i64> = entry.objects.iter().map(|(_, i)| *i).collect();
     let row = client
         .fetch_one(
-            "INSERT INTO activity_stream
-                 (actor_id, operation, object1, object2, object_relationship_type, changes, action_node)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "WITH entry AS (
+                 INSERT INTO activity_stream
+                     (actor_id, operation, object1, object2, object_relationship_type, changes,
+                      action_node)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+             ), linked AS (
+                 INSERT INTO activity_stream_objects (entry_id, object_type, object_id)
+                 SELECT entry.id, u.t, u.i
+                   FROM entry, unnest($8::text[], $9::int8[]) AS u(t, i)
+                 ON CONFLICT DO NOTHING
+             )
+             SELECT id FROM entry",
             &[
                 &entry.actor,
                 &entry.operation,
@@ -35,19 +47,10 @@ pub async fn record(client: &impl Queryable, entry: Entry<'_>) -> Result<i64, St
                 &entry.relationship,
                 &entry.changes,
                 &entry.node,
+                &types,
+                &ids,
             ],
         )
         .await?;
-    let id: i64 = row.get(0);
-    let types: Vec<String> = entry.objects.iter().map(|(t, _)| t.clone()).collect();
-    let ids: Vec<i64> = entry.objects.iter().map(|(_, i)| *i).collect();
-    client
-        .run(
-            "INSERT INTO activity_stream_objects (entry_id, object_type, object_id)
-             SELECT $1, t, i FROM unnest($2::text[], $3::int8[]) AS u(t, i)
-             ON CONFLICT DO NOTHING",
-            &[&id, &types, &ids],
-        )
-        .await?;
-    Ok(id)
+    Ok(row.get(0))
 }
