@@ -102,14 +102,6 @@ impl Message for View {
     type Result = Result<NodeStatus, RouterError>;
 }
 
-/// This node's id in the mesh.
-#[derive(Debug, Clone, Copy)]
-pub struct LocalId;
-
-impl Message for LocalId {
-    type Result = Result<NodeId, RouterError>;
-}
-
 /// Wraps this node's mesh node for the other actors and the API.
 pub struct MeshRouter {
     incarnation: Incarnation,
@@ -303,14 +295,6 @@ impl Handler<View> for MeshRouter {
     fn handle(&mut self, _: View, _: &mut Context<Self>) -> Self::Result {
         let node = self.node();
         Box::pin(async move { Ok(node?.node().status().await?) }.into_actor(self))
-    }
-}
-
-impl Handler<LocalId> for MeshRouter {
-    type Result = MessageResult<LocalId>;
-
-    fn handle(&mut self, _: LocalId, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.node().map(|node| node.node().id().clone()))
     }
 }
 
