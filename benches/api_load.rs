@@ -939,14 +939,10 @@ impl Sql {
         )
     }
 
-    /// `/api/v2/ping/`: instances (count and page) and instance groups.
+    /// `/api/v2/ping/`: the instances and the instance groups.
     fn ping(&self) -> String {
-        "SELECT count(*) FROM instances;\n\
-         SELECT i.*, \
-         (SELECT count(*) FROM unified_jobs j WHERE j.execution_node = i.hostname AND j.status IN ('waiting', 'running')) AS jobs_running, \
-         (SELECT count(*) FROM unified_jobs j WHERE j.execution_node = i.hostname) AS jobs_total, \
-         (SELECT coalesce(sum(j.task_impact), 0)::int8 FROM unified_jobs j WHERE j.execution_node = i.hostname AND j.status IN ('waiting', 'running')) AS consumed_capacity \
-         FROM instances i ORDER BY i.hostname, i.id OFFSET 0 LIMIT 9223372036854775807;\n\
+        "SELECT hostname, node_type, uuid, last_seen, capacity, version \
+         FROM instances ORDER BY hostname, id;\n\
          SELECT g.name, coalesce(sum(i.capacity) FILTER (WHERE i.enabled AND i.node_state = 'ready'), 0)::int8 AS capacity, \
          coalesce(array_agg(i.hostname ORDER BY i.hostname) FILTER (WHERE i.id IS NOT NULL), '{}') AS instances \
          FROM instance_groups g LEFT JOIN instance_group_instances gi ON gi.instance_group_id = g.id \

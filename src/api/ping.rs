@@ -11,8 +11,7 @@ use crate::store::instances;
 
 /// Every instance and instance group, as AWX's ping shows them.
 pub async fn ping(state: State) -> Result<HttpResponse, ApiError> {
-    let (_, all) = instances::page(&state.db, 0, i64::MAX).await?;
-    let groups = instances::group_summaries(&state.db).await?;
+    let (all, groups) = instances::ping_view(&state.db).await?;
     let listed: Vec<Value> = all
         .iter()
         .map(|instance| {
