@@ -38,35 +38,34 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER hosts_counted_insert AFTER INSERT ON hosts
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members('total_hosts');
-CREATE TRIGGER hosts_counted_delete AFTER DELETE ON hosts
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members('total_hosts');
-CREATE TRIGGER hosts_counted_move AFTER UPDATE OF inventory_id ON hosts
-    FOR EACH ROW WHEN (OLD.inventory_id IS DISTINCT FROM NEW.inventory_id)
-    EXECUTE FUNCTION rawx_move_inventory_member('total_hosts');
-
-CREATE TRIGGER groups_counted_insert AFTER INSERT ON groups
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members('total_groups');
-CREATE TRIGGER groups_counted_delete AFTER DELETE ON groups
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members('total_groups');
-CREATE TRIGGER groups_counted_move AFTER UPDATE OF inventory_id ON groups
-    FOR EACH ROW WHEN (OLD.inventory_id IS DISTINCT FROM NEW.inventory_id)
-    EXECUTE FUNCTION rawx_move_inventory_member('total_groups');
-
-CREATE TRIGGER inventory_sources_counted_insert AFTER INSERT ON inventory_sources
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members('total_inventory_sources');
-CREATE TRIGGER inventory_sources_counted_delete AFTER DELETE ON inventory_sources
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members('total_inventory_sources');
-CREATE TRIGGER inventory_sources_counted_move AFTER UPDATE OF inventory_id ON inventory_sources
-    FOR EACH ROW WHEN (OLD.inventory_id IS DISTINCT FROM NEW.inventory_id)
-    EXECUTE FUNCTION rawx_move_inventory_member('total_inventory_sources');
+-- The same three triggers on each table that counts toward an inventory.
+DO $$
+DECLARE
+    counted record;
+BEGIN
+    FOR counted IN SELECT * FROM (VALUES
+        ('hosts', 'total_hosts'),
+        ('groups', 'total_groups'),
+        ('inventory_sources', 'total_inventory_sources')) AS t(tbl, counter)
+    LOOP
+        EXECUTE format(
+            'CREATE TRIGGER %1$s_counted_insert AFTER INSERT ON %1$I
+                 REFERENCING NEW TABLE AS new_rows
+                 FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members(%2$L)',
+            counted.tbl, counted.counter);
+        EXECUTE format(
+            'CREATE TRIGGER %1$s_counted_delete AFTER DELETE ON %1$I
+                 REFERENCING OLD TABLE AS old_rows
+                 FOR EACH STATEMENT EXECUTE FUNCTION rawx_count_inventory_members(%2$L)',
+            counted.tbl, counted.counter);
+        EXECUTE format(
+            'CREATE TRIGGER %1$s_counted_move AFTER UPDATE OF inventory_id ON %1$I
+                 FOR EACH ROW WHEN (OLD.inventory_id IS DISTINCT FROM NEW.inventory_id)
+                 EXECUTE FUNCTION rawx_move_inventory_member(%2$L)',
+            counted.tbl, counted.counter);
+    END LOOP;
+END
+$$;
 
 UPDATE inventories i SET
     total_hosts = (SELECT count(*) FROM hosts h WHERE h.inventory_id = i.id),

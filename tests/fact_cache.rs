@@ -57,13 +57,7 @@ async fn facts_round_trip_through_the_cache() {
             json!({"name": "local", "organization": org["id"]}),
         )
         .await;
-    let host = admin
-        .create(
-            "/api/v2/hosts/",
-            json!({"name": "localhost", "inventory": inventory["id"],
-                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-        )
-        .await;
+    let host = admin.local_host("localhost", &inventory["id"]).await;
     let facts_url = format!("{}ansible_facts/", host["url"].as_str().expect("url"));
     let (_, before) = admin.get(&facts_url).await;
     assert_eq!(before, json!({}));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::api::{Api, Node};
+use common::api::{Api, LOCAL_HOST_VARS, Node};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -604,8 +604,6 @@ async fn the_dashboard_counts_what_the_caller_sees() {
 }
 
 const PLAYBOOK: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: say hello\n      debug: msg=hello-smart\n";
-const LOCAL: &str =
-    "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'";
 
 #[tokio::test]
 async fn a_job_on_a_smart_inventory_runs_on_its_hosts_only() {
@@ -633,13 +631,13 @@ async fn a_job_on_a_smart_inventory_runs_on_its_hosts_only() {
         json!({"name": "more", "organization": org}),
     )
     .await;
-    let local_a = host(&admin, fleet, "local-a", LOCAL).await;
-    let local_b = host(&admin, more, "local-b", LOCAL).await;
-    host(&admin, fleet, "other-c", LOCAL).await;
+    let local_a = host(&admin, fleet, "local-a", LOCAL_HOST_VARS).await;
+    let local_b = host(&admin, more, "local-b", LOCAL_HOST_VARS).await;
+    host(&admin, fleet, "other-c", LOCAL_HOST_VARS).await;
     create(
         &admin,
         "/api/v2/hosts/",
-        json!({"name": "local-off", "inventory": fleet, "enabled": false, "variables": LOCAL}),
+        json!({"name": "local-off", "inventory": fleet, "enabled": false, "variables": LOCAL_HOST_VARS}),
     )
     .await;
     let smart_id = smart(&admin, org, "locals", "name__startswith=local").await;

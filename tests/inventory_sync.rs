@@ -291,13 +291,7 @@ async fn ad_hoc_commands_run_allowed_modules_for_those_allowed() {
             json!({"name": "local", "organization": org["id"]}),
         )
         .await;
-    let host = admin
-        .create(
-            "/api/v2/hosts/",
-            json!({"name": "localhost", "inventory": inventory["id"],
-                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-        )
-        .await;
+    let host = admin.local_host("localhost", &inventory["id"]).await;
 
     let (status, created) = admin
         .post(

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::api::{Api, Node};
+use common::api::{Api, LOCAL_HOST_VARS, Node};
 use common::venv;
 use serde_json::{Value, json};
 
@@ -526,10 +526,7 @@ async fn vault_and_custom_credentials_reach_the_play() {
         &node,
         &admin,
         &[("vars.yml", VARS_PLAYBOOK), ("vaulted.yml", &vars)],
-        (
-            "localhost",
-            "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'",
-        ),
+        ("localhost", LOCAL_HOST_VARS),
         &[default_vault, prod_vault, custom],
         json!({}),
     )
@@ -760,13 +757,7 @@ async fn a_source_control_key_fetches_a_project_over_ssh() {
             json!({"name": "local", "organization": organization(&admin).await}),
         )
         .await;
-    admin
-        .create(
-            "/api/v2/hosts/",
-            json!({"name": "localhost", "inventory": inventory["id"],
-                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-        )
-        .await;
+    admin.local_host("localhost", &inventory["id"]).await;
     let template = admin
         .create(
             "/api/v2/job_templates/",

@@ -31,13 +31,7 @@ async fn template(node: &Node, admin: &Api, playbooks: &[(&str, &str)]) -> Value
             json!({"name": "local", "organization": org["id"]}),
         )
         .await;
-    admin
-        .create(
-            "/api/v2/hosts/",
-            json!({"name": "localhost", "inventory": inventory["id"],
-                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-        )
-        .await;
+    admin.local_host("localhost", &inventory["id"]).await;
     admin
         .create(
             "/api/v2/job_templates/",

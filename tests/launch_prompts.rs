@@ -33,13 +33,7 @@ async fn fixture(node: &Node, admin: &Api) -> Fixture {
         )
         .await;
     for name in ["good", "bad"] {
-        admin
-            .create(
-                "/api/v2/hosts/",
-                json!({"name": name, "inventory": inventory["id"],
-                       "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-            )
-            .await;
+        admin.local_host(name, &inventory["id"]).await;
     }
     Fixture {
         org,

@@ -303,13 +303,7 @@ async fn template_on_exec2(node: &Node, admin: &Api, playbook: &str, name: &str)
             json!({"name": name, "organization": org["id"]}),
         )
         .await;
-    admin
-        .create(
-            "/api/v2/hosts/",
-            json!({"name": "localhost", "inventory": inventory["id"],
-                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-        )
-        .await;
+    admin.local_host("localhost", &inventory["id"]).await;
     let template = admin
         .create(
             "/api/v2/job_templates/",

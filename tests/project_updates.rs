@@ -38,13 +38,7 @@ async fn localhost_inventory(admin: &Api, org: &Value) -> Value {
             json!({"name": "local", "organization": org["id"]}),
         )
         .await;
-    admin
-        .create(
-            "/api/v2/hosts/",
-            json!({"name": "localhost", "inventory": inventory["id"],
-                   "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-        )
-        .await;
+    admin.local_host("localhost", &inventory["id"]).await;
     inventory
 }
 
@@ -325,13 +319,7 @@ async fn blocking_and_capacity_hold_jobs_back_until_they_can_run() {
         )
         .await;
     for n in 0..hosts {
-        admin
-            .create(
-                "/api/v2/hosts/",
-                json!({"name": format!("h{n}"), "inventory": wide["id"],
-                       "variables": "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'"}),
-            )
-            .await;
+        admin.local_host(&format!("h{n}"), &wide["id"]).await;
     }
     let parallel = admin
         .create(

@@ -830,21 +830,31 @@ async fn write_loop(
             Some(f) = data.recv() => f,
             else => break,
         };
-        let bytes = match frame::encode(&frame) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                // One oversize frame (a huge status detail) is the sender's
-                // bug; the link and the other frames on it are fine.
-                warn!(error = %e, "frame not sent");
-                continue;
-            }
-        };
-        if let Err(e) = send.write_all(&bytes).await {
-            debug!(error = %e, "mesh link write failed");
+        if !write_frame(&mut send, &frame, "mesh link").await {
             break;
         }
     }
     connection.close(VarInt::from_u32(close_code::SHUTDOWN), b"writer stopped");
+}
+
+/// Encodes and writes one frame; false once the stream is broken. A frame
+/// that cannot be encoded (one oversize status detail: the sender's bug) is
+/// skipped, and the stream and its other frames are fine.
+async fn write_frame(send: &mut quinn::SendStream, frame: &Frame, stream: &str) -> bool {
+    let bytes = match frame::encode(frame) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            warn!(error = %e, "frame not sent");
+            return true;
+        }
+    };
+    match send.write_all(&bytes).await {
+        Ok(()) => true,
+        Err(e) => {
+            debug!(error = %e, "{stream} write failed");
+            false
+        }
+    }
 }
 
 /// Writes one work unit's frames on a unidirectional stream of its own,
@@ -871,15 +881,7 @@ async fn unit_write_loop(connection: Connection, mut frames: mpsc::Receiver<Fram
                 }
             }
         };
-        let bytes = match frame::encode(&frame) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                warn!(error = %e, "frame not sent");
-                continue;
-            }
-        };
-        if let Err(e) = send.write_all(&bytes).await {
-            debug!(error = %e, "work unit stream write failed");
+        if !write_frame(&mut send, &frame, "work unit stream").await {
             return;
         }
     }

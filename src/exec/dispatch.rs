@@ -168,16 +168,14 @@ impl JobRunner for Executor {
             let outcome = self.run_unit(id).await;
             if let Err(err) = &outcome {
                 // A system failure is `error` with the reason, never a silent stall.
-                let _ = self
-                    .finish(
-                        id,
-                        "error",
-                        &err.to_string(),
-                        0,
-                        &Vec::new(),
-                        &HashMap::new(),
-                    )
-                    .await;
+                let failed = Outcome {
+                    status: "error".into(),
+                    explanation: err.to_string(),
+                    events: 0,
+                    stats: Vec::new(),
+                    scm_version: None,
+                };
+                let _ = self.finish(id, &failed, &HashMap::new()).await;
             }
             if let Some(wake) = self.wake.get() {
                 wake();
@@ -322,16 +320,7 @@ impl Executor {
             }
             _ => {}
         }
-        self.finish(
-            id,
-            &outcome.status,
-            &outcome.explanation,
-            outcome.events,
-            &outcome.stats,
-            &prepared.host_ids,
-        )
-        .await?;
-        Ok(())
+        self.finish(id, &outcome, &prepared.host_ids).await
     }
 
     /// Records how a run ended, trying again while the database is away or
@@ -340,16 +329,21 @@ impl Executor {
     async fn finish(
         &self,
         id: i64,
-        status: &str,
-        explanation: &str,
-        events: i64,
-        stats: &jobs::HostStats,
+        outcome: &Outcome,
         host_ids: &HashMap<String, i64>,
     ) -> Result<(), RunError> {
         let mut attempt = 0u32;
         loop {
-            let written =
-                jobs::finish(&self.db, id, status, explanation, events, stats, host_ids).await;
+            let written = jobs::finish(
+                &self.db,
+                id,
+                &outcome.status,
+                &outcome.explanation,
+                outcome.events,
+                &outcome.stats,
+                host_ids,
+            )
+            .await;
             match written {
                 Ok(()) => return Ok(()),
                 Err(err) if attempt >= FINISH_ATTEMPTS => return Err(err.into()),
@@ -455,16 +449,7 @@ impl Executor {
             .await;
         // What the run before the restart left here (secrets included).
         let _ = std::fs::remove_dir_all(self.jobs_root.join(id.to_string()));
-        let outcome = outcome?;
-        self.finish(
-            id,
-            &outcome.status,
-            &outcome.explanation,
-            outcome.events,
-            &outcome.stats,
-            &prepared.host_ids,
-        )
-        .await
+        self.finish(id, &outcome?, &prepared.host_ids).await
     }
 
     /// Reads a run's unit to its end: hands its events over (those after

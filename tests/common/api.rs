@@ -11,6 +11,10 @@ use super::{Server, TestDb, rawx, redis_url, run};
 /// The admin's password in every API test.
 pub const ADMIN_PASSWORD: &str = "admin-pw";
 
+/// Host variables that run a host on this machine with the venv's Python.
+pub const LOCAL_HOST_VARS: &str =
+    "ansible_connection: local\nansible_python_interpreter: '{{ ansible_playbook_python }}'";
+
 /// A running node on its own database, with user `admin`.
 pub struct Node {
     pub server: Server,
@@ -167,6 +171,15 @@ impl Api {
         let (status, created) = self.post(path, body).await;
         assert_eq!(status, 201, "POST {path}: {created}");
         created
+    }
+
+    /// Creates host `name` in `inventory` (an id) that runs on this machine.
+    pub async fn local_host(&self, name: &str, inventory: &Value) -> Value {
+        self.create(
+            "/api/v2/hosts/",
+            serde_json::json!({"name": name, "inventory": inventory, "variables": LOCAL_HOST_VARS}),
+        )
+        .await
     }
 
     /// The names (or usernames) in a list response.
