@@ -184,3 +184,60 @@ async fn session_login_follows_django_csrf() {
         .expect("me");
     assert_eq!(after.status(), 401);
 }
+
+/// Basic credentials a node has verified are served from its cache without
+/// a query; any change to the user empties it: through the API at once,
+/// and from anywhere else (SQL here, as `rawx admin` or another node) when
+/// the database's notice arrives.
+#[tokio::test]
+async fn cached_basic_credentials_follow_every_change_to_the_user() {
+    let node = Node::start().await;
+    let admin = node.admin();
+    let bob_id = node.user("bob", "pw-bob-1").await;
+    let bob = node.as_user("bob", "pw-bob-1");
+    for _ in 0..2 {
+        let (status, me) = bob.get("/api/v2/me/").await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["results"][0]["is_superuser"], false);
+    }
+
+    // Through the API: the next request already sees the change.
+    let (status, body) = admin
+        .patch(
+            &format!("/api/v2/users/{bob_id}/"),
+            json!({"is_superuser": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, me) = bob.get("/api/v2/me/").await;
+    assert_eq!(me["results"][0]["is_superuser"], true);
+    let (status, body) = admin
+        .patch(
+            &format!("/api/v2/users/{bob_id}/"),
+            json!({"password": "pw-bob-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(bob.get("/api/v2/me/").await.0, 401);
+    let bob = node.as_user("bob", "pw-bob-2");
+    assert_eq!(bob.get("/api/v2/me/").await.0, 200);
+    assert_eq!(bob.get("/api/v2/me/").await.0, 200);
+
+    // Behind the API's back: the notice empties the cache.
+    let db = node.db.client().await;
+    db.execute(
+        "UPDATE users SET is_active = false WHERE id = $1",
+        &[&bob_id],
+    )
+    .await
+    .expect("deactivate");
+    let mut refused = false;
+    for _ in 0..250 {
+        if bob.get("/api/v2/me/").await.0 == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refused, "a deactivated user is still let in after 5 s");
+}

@@ -26,36 +26,93 @@ pub const CSRF_COOKIE: &str = "csrftoken";
 /// Entries kept before the cache is emptied; a bound, not a tuning knob.
 const CACHE_LIMIT: usize = 4096;
 
-/// Basic credentials verified before, keyed by username and a digest of the
-/// password, holding the hash they were verified against. A hit counts only
-/// while the user's stored hash is still that hash, so a password change or a
-/// deactivation (the user disappears from the lookup) takes effect at once.
+/// The cache's key: a username and a digest of the password.
+type Key = (String, [u8; 32]);
+
+/// Basic credentials verified before, each with its user and the hash it
+/// was verified against.
+///
+/// While the node hears the database's notices of user changes (`live`),
+/// a hit needs no query at all: any change to a user row, committed
+/// anywhere, empties the cache (see `forget_all`). Without them, a hit
+/// still reads the user's row and counts only while the stored hash is the
+/// one verified, so a password change or a deactivation takes effect at
+/// once either way.
 #[derive(Default)]
 pub struct CredentialCache {
-    verified: Mutex<HashMap<(String, [u8; 32]), String>>,
+    inner: Mutex<Verified>,
+}
+
+#[derive(Default)]
+struct Verified {
+    live: bool,
+    /// Moves on with every emptying, so a lookup that read the database
+    /// before a change cannot store what it read after it.
+    generation: u64,
+    entries: HashMap<Key, (User, String)>,
 }
 
 impl CredentialCache {
-    fn key(username: &str, password: &str) -> (String, [u8; 32]) {
+    fn key(username: &str, password: &str) -> Key {
         let digest = digest::digest(&digest::SHA256, password.as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(digest.as_ref());
         (username.to_string(), out)
     }
 
-    fn hit(&self, key: &(String, [u8; 32]), stored_hash: &str) -> bool {
-        match self.verified.lock() {
-            Ok(map) => map.get(key).is_some_and(|hash| hash == stored_hash),
+    /// The user of credentials verified before, when changes are heard.
+    fn live_hit(&self, key: &Key) -> Option<User> {
+        let verified = self.inner.lock().ok()?;
+        if !verified.live {
+            return None;
+        }
+        verified.entries.get(key).map(|(user, _)| user.clone())
+    }
+
+    /// Whether these credentials were verified against `stored_hash`.
+    fn hit(&self, key: &Key, stored_hash: &str) -> bool {
+        match self.inner.lock() {
+            Ok(verified) => verified
+                .entries
+                .get(key)
+                .is_some_and(|(_, hash)| hash == stored_hash),
             Err(_) => false,
         }
     }
 
-    fn remember(&self, key: (String, [u8; 32]), stored_hash: String) {
-        if let Ok(mut map) = self.verified.lock() {
-            if map.len() >= CACHE_LIMIT {
-                map.clear();
+    fn generation(&self) -> u64 {
+        self.inner.lock().map(|v| v.generation).unwrap_or(u64::MAX)
+    }
+
+    /// Keeps verified credentials, unless the cache was emptied since
+    /// `generation` (what was read may be stale).
+    fn remember(&self, key: Key, user: User, stored_hash: String, generation: u64) {
+        if let Ok(mut verified) = self.inner.lock() {
+            if verified.generation != generation {
+                return;
             }
-            map.insert(key, stored_hash);
+            if verified.entries.len() >= CACHE_LIMIT {
+                verified.entries.clear();
+            }
+            verified.entries.insert(key, (user, stored_hash));
+        }
+    }
+
+    /// Empties the cache: a user row changed.
+    pub fn forget_all(&self) {
+        if let Ok(mut verified) = self.inner.lock() {
+            verified.generation = verified.generation.wrapping_add(1);
+            verified.entries.clear();
+        }
+    }
+
+    /// Whether the node now hears (or stopped hearing) the notices of user
+    /// changes; either way what it holds may have missed one.
+    pub fn set_live(&self, live: bool) {
+        if let Ok(mut verified) = self.inner.lock() {
+            verified.live = live;
+            verified.generation = verified.generation.wrapping_add(1);
+            verified.entries.clear();
         }
     }
 }
@@ -153,22 +210,27 @@ fn basic_credentials(encoded: &str) -> Result<(String, String), ApiError> {
 
 /// Checks a username and password, through the cache when it can.
 pub async fn verify_basic(state: &State, username: &str, secret: &str) -> Result<User, ApiError> {
+    let key = CredentialCache::key(username, secret);
+    if let Some(user) = state.auth_cache.live_hit(&key) {
+        return Ok(user);
+    }
+    let generation = state.auth_cache.generation();
     let (user, stored_hash) = users::find_active_with_hash(&state.db, username)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
-    let key = CredentialCache::key(username, secret);
-    if state.auth_cache.hit(&key, &stored_hash) {
-        return Ok(user);
+    if !state.auth_cache.hit(&key, &stored_hash) {
+        // argon2 is deliberately slow: keep it off the async worker threads.
+        let secret = secret.to_string();
+        let hash = stored_hash.clone();
+        let matches = actix_web::web::block(move || password::verify(&secret, &hash))
+            .await
+            .map_err(|err| ApiError::Internal(err.to_string()))?;
+        if !matches {
+            return Err(ApiError::InvalidCredentials);
+        }
     }
-    // argon2 is deliberately slow: keep it off the async worker threads.
-    let secret = secret.to_string();
-    let hash = stored_hash.clone();
-    let matches = actix_web::web::block(move || password::verify(&secret, &hash))
-        .await
-        .map_err(|err| ApiError::Internal(err.to_string()))?;
-    if !matches {
-        return Err(ApiError::InvalidCredentials);
-    }
-    state.auth_cache.remember(key, stored_hash);
+    state
+        .auth_cache
+        .remember(key, user.clone(), stored_hash, generation);
     Ok(user)
 }

@@ -39,7 +39,8 @@ pub struct AppState {
     pub node: NodeInfo,
     pub actors: ActorHandles,
     pub install_uuid: String,
-    pub auth_cache: auth::CredentialCache,
+    /// Basic credentials verified before; emptied on any user change.
+    pub auth_cache: std::sync::Arc<auth::CredentialCache>,
     /// Encrypts secrets at rest (credential inputs).
     pub cipher: crate::crypto::fields::Cipher,
     /// Where project files live (`<data_dir>/projects`).

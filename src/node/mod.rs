@@ -152,9 +152,11 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     let actors =
         actors::ActorHandles::start(&config, &node, &db, &data_dir, job_cipher, &control_mesh)
             .map_err(|err| NodeError::Other(err.to_string()))?;
-    actix::spawn(listen::wake_on_notify(
+    let auth_cache = Arc::new(api::auth::CredentialCache::default());
+    crate::store::pool::spawn_io(listen::listen(
         listen_config,
         actors.task_manager.clone(),
+        Arc::clone(&auth_cache),
     ));
     let announcer = store::schedule::Announcer::start(db.clone());
     let state = Arc::new(AppState {
@@ -163,7 +165,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         node: node.clone(),
         actors: actors.clone(),
         install_uuid,
-        auth_cache: api::auth::CredentialCache::default(),
+        auth_cache,
         cipher,
         projects_root: data_dir.join("projects"),
     });

@@ -20,6 +20,40 @@ pub struct Entry<'a> {
     pub objects: Vec<(String, i64)>,
 }
 
+/// The CTEs that write `entry` about the object a statement's `new` CTE
+/// inserts, their parameters appended to `params`.
+pub fn new_object_ctes(entry: &Entry<'_>, params: &mut Vec<super::resource::Param>) -> String {
+    let first = params.len() + 1;
+    params.push(Box::new(entry.actor));
+    params.push(Box::new(entry.operation));
+    params.push(Box::new(entry.object1.to_string()));
+    params.push(Box::new(entry.object2.to_string()));
+    params.push(Box::new(entry.relationship.to_string()));
+    params.push(Box::new(entry.changes.clone()));
+    params.push(Box::new(entry.node.to_string()));
+    let p = |offset: usize| format!("${}", first + offset);
+    format!(
+        "entry AS (
+             INSERT INTO activity_stream
+                 (actor_id, operation, object1, object2, object_relationship_type, changes,
+                  action_node)
+             VALUES ({}::int8, {}::text, {}::text, {}::text, {}::text, {}::jsonb, {}::text)
+             RETURNING id
+         ), linked AS (
+             INSERT INTO activity_stream_objects (entry_id, object_type, object_id)
+             SELECT entry.id, {}::text, new.id FROM entry, new
+         )",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6),
+        p(2),
+    )
+}
+
 /// Writes the entry and its object links, in one statement (one round
 /// trip inside every write's transaction).
 pub async fn record(client: &impl Queryable, entry: Entry<'_>) -> Result<i64, StoreError> {

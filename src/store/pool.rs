@@ -74,6 +74,16 @@ fn io_runtime() -> &'static tokio::runtime::Handle {
     })
 }
 
+/// Runs `task` on the database I/O thread, which also drives the sockets
+/// it opens: it is never held up by a busy HTTP worker or actor.
+pub fn spawn_io<F>(task: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    io_runtime().spawn(task)
+}
+
 /// Makes and checks connections for bb8.
 pub struct Manager {
     config: tokio_postgres::Config,

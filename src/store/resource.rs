@@ -472,6 +472,31 @@ pub async fn get(
     row.map(|row| row_to_map(resource, &row)).transpose()
 }
 
+/// Whether object `id` exists and meets `conditions`: `get` without its
+/// select list, for checking a reference.
+pub async fn exists(
+    client: &impl Queryable,
+    resource: &Resource,
+    id: i64,
+    conditions: Vec<Condition>,
+) -> Result<bool, StoreError> {
+    let mut sql = Sql::new();
+    let mut conditions = conditions;
+    conditions.push(Condition::new(
+        format!(
+            "{} = ?",
+            column(resource, &crate::resource::field::ID, "{o}")
+        ),
+        vec![Box::new(id)],
+    ));
+    let filter = where_clause(&mut sql, resource, "o", &Query::default(), conditions);
+    let statement = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE {filter})",
+        from_clause(resource, "o")
+    );
+    Ok(client.fetch_one(&statement, &sql.refs()).await?.get(0))
+}
+
 /// The id of the object a named-URL value names, looked up by one field
 /// and, when given, the id of its parent object.
 pub async fn find_id(
@@ -558,6 +583,77 @@ fn column_name(field: &Field) -> Option<&'static str> {
     }
 }
 
+/// One object of a named URL's chain: its resource, the field that names it
+/// and the reference to its parent (the next level), if it has one.
+pub struct NameLevel<'a> {
+    pub resource: &'a Resource,
+    pub name: &'a Field,
+    pub parent: Option<&'a Field>,
+}
+
+/// The names along `levels` from object `id` up: `None` when the object is
+/// gone; the list ends after the first level whose parent reference is
+/// empty, with `None` for that missing parent.
+pub async fn name_chain(
+    client: &impl Queryable,
+    levels: &[NameLevel<'_>],
+    id: i64,
+) -> Result<Option<Vec<Option<String>>>, StoreError> {
+    let Some(first) = levels.first() else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut selected = Vec::new();
+    let mut from = from_clause(first.resource, "n0");
+    for (depth, level) in levels.iter().enumerate() {
+        let alias = format!("n{depth}");
+        if depth > 0 {
+            let above = &levels[depth - 1];
+            let Some(fk) = above.parent else { break };
+            // An inherited resource's FROM is itself a join: parenthesized.
+            let joined = match level.resource.storage {
+                Storage::Table(_) => from_clause(level.resource, &alias),
+                Storage::Inherited { .. } => format!("({})", from_clause(level.resource, &alias)),
+            };
+            from.push_str(&format!(
+                " LEFT JOIN {joined} ON {} = {}",
+                column(level.resource, &crate::resource::field::ID, &alias),
+                column(above.resource, fk, &format!("n{}", depth - 1)),
+            ));
+        }
+        let parent = level
+            .parent
+            .map(|fk| format!("({})::int8", column(level.resource, fk, &alias)))
+            .unwrap_or_else(|| "NULL::int8".into());
+        selected.push(format!(
+            "({})::text, {parent}",
+            column(level.resource, level.name, &alias)
+        ));
+    }
+    let statement = format!(
+        "SELECT {} FROM {from} WHERE {} = $1",
+        selected.join(", "),
+        column(first.resource, &crate::resource::field::ID, "n0"),
+    );
+    let Some(row) = client.fetch_opt(&statement, &[&id]).await? else {
+        return Ok(None);
+    };
+    let mut names = Vec::new();
+    for depth in 0..levels.len() {
+        // A NULL name of an existing object reads as empty, as before.
+        names.push(Some(
+            row.get::<_, Option<String>>(2 * depth).unwrap_or_default(),
+        ));
+        if depth + 1 == levels.len() {
+            break;
+        }
+        if row.get::<_, Option<i64>>(2 * depth + 1).is_none() {
+            names.push(None);
+            break;
+        }
+    }
+    Ok(Some(names))
+}
+
 /// Inserts a new object; returns its id.
 pub async fn insert(
     client: &impl Queryable,
@@ -565,6 +661,42 @@ pub async fn insert(
     values: &[(&'static Field, Value)],
     actor: Option<i64>,
 ) -> Result<i64, StoreError> {
+    let (ctes, params) = insert_ctes(resource, values, actor);
+    let statement = format!("WITH {} SELECT id FROM new", ctes.join(", "));
+    let refs: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    Ok(client.fetch_one(&statement, &refs).await?.get(0))
+}
+
+/// Inserts a new object and its activity stream entry in one statement, so
+/// one round trip commits both (or neither); returns the object's id. The
+/// entry is linked to the new object only.
+pub async fn insert_logged(
+    client: &impl Queryable,
+    resource: &Resource,
+    values: &[(&'static Field, Value)],
+    actor: Option<i64>,
+    entry: &super::activity::Entry<'_>,
+) -> Result<i64, StoreError> {
+    let (mut ctes, mut params) = insert_ctes(resource, values, actor);
+    ctes.push(super::activity::new_object_ctes(entry, &mut params));
+    let statement = format!("WITH {} SELECT id FROM new", ctes.join(", "));
+    let refs: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    Ok(client.fetch_one(&statement, &refs).await?.get(0))
+}
+
+/// The data-modifying CTEs that insert an object, the last one `new` with
+/// its id, and their parameters.
+fn insert_ctes(
+    resource: &Resource,
+    values: &[(&'static Field, Value)],
+    actor: Option<i64>,
+) -> (Vec<String>, Vec<Param>) {
     let mut by_table: Vec<(&'static str, Vec<String>, Vec<String>)> = Vec::new();
     let mut params: Vec<Param> = Vec::new();
     let mut add = |table: &'static str, col: String, placeholder: String| match by_table
@@ -608,10 +740,6 @@ pub async fn insert(
             format!("${}{cast}", params.len()),
         );
     }
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
     let columns_of = |table: &str| {
         by_table
             .iter()
@@ -622,24 +750,25 @@ pub async fn insert(
         Some((cols, vals)) => format!("INSERT INTO {base} ({cols}) VALUES ({vals}) RETURNING id"),
         None => format!("INSERT INTO {base} DEFAULT VALUES RETURNING id"),
     };
-    let id: i64 = match resource.storage {
-        Storage::Table(_) => client.fetch_one(&base_insert, &refs).await?.get(0),
+    let ctes = match resource.storage {
+        Storage::Table(_) => vec![format!("new AS ({base_insert})")],
         Storage::Inherited { child, .. } => {
-            // One statement, so parameters are shared: the parent row first,
-            // then the kind row with the parent's id.
+            // The parent row first, then the kind row with the parent's id.
             let (cols, vals) = columns_of(child).unwrap_or_default();
             let (cols, vals) = if cols.is_empty() {
                 ("id".to_string(), "parent.id".to_string())
             } else {
                 (format!("id, {cols}"), format!("parent.id, {vals}"))
             };
-            let statement = format!(
-                "WITH parent AS ({base_insert}) INSERT INTO {child} ({cols}) SELECT {vals} FROM parent RETURNING id"
-            );
-            client.fetch_one(&statement, &refs).await?.get(0)
+            vec![
+                format!("parent AS ({base_insert})"),
+                format!(
+                    "new AS (INSERT INTO {child} ({cols}) SELECT {vals} FROM parent RETURNING id)"
+                ),
+            ]
         }
     };
-    Ok(id)
+    (ctes, params)
 }
 
 /// Writes changed fields of an object; `modified` moves on.
@@ -786,31 +915,4 @@ fn json_expr(resource: &Resource, field: &Field, alias: &str) -> String {
         }
         _ => expr,
     }
-}
-
-/// One field's text and, when given, a foreign key's value, of object `id`:
-/// what a named URL needs from each object of its chain.
-pub async fn name_and_parent(
-    client: &impl Queryable,
-    resource: &Resource,
-    field: &Field,
-    parent: Option<&Field>,
-    id: i64,
-) -> Result<Option<(String, Option<i64>)>, StoreError> {
-    let parent_col = parent
-        .map(|fk| format!("({})::int8", column(resource, fk, "o")))
-        .unwrap_or_else(|| "NULL::int8".into());
-    let statement = format!(
-        "SELECT ({})::text, {parent_col} FROM {} WHERE {} = $1",
-        column(resource, field, "o"),
-        from_clause(resource, "o"),
-        column(resource, &crate::resource::field::ID, "o"),
-    );
-    let row = client.fetch_opt(&statement, &[&id]).await?;
-    Ok(row.map(|row| {
-        (
-            row.get::<_, Option<String>>(0).unwrap_or_default(),
-            row.get(1),
-        )
-    }))
 }

@@ -4,6 +4,9 @@ use chrono::{DateTime, Utc};
 
 use super::{Db, StoreError};
 
+/// The channel every change to a user row is announced on (V13).
+pub const CHANGED_CHANNEL: &str = "rawx_users";
+
 /// A user row, without its password hash.
 #[derive(Debug, Clone)]
 pub struct User {

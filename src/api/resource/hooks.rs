@@ -209,15 +209,29 @@ async fn grant_owner(
     Ok(())
 }
 
-/// After an update has committed: an instance enabled again, or given more
-/// capacity, may start what waits, without waiting for the periodic pass.
-pub fn after_update(state: &State, resource: &Resource) {
+/// After an update or a deletion has committed: an instance enabled again,
+/// or given more capacity, may start what waits, without waiting for the
+/// periodic pass; a changed or deleted user's cached credentials go now
+/// (the database's notice empties every node's cache a moment later).
+pub fn after_write(state: &State, resource: &Resource) {
+    if resource.type_name == "user" {
+        state.auth_cache.forget_all();
+    }
     if matches!(resource.type_name, "instance" | "instance_group") {
         state
             .actors
             .task_manager
             .do_send(actors::task_manager::Wake);
     }
+}
+
+const CREDENTIAL: &str = "credential";
+const PROJECT: &str = "project";
+
+/// Whether `after_create` may write anything for objects of `resource`
+/// (beyond what their object roles bring).
+pub fn acts_after_create(resource: &Resource) -> bool {
+    matches!(resource.type_name, CREDENTIAL | PROJECT)
 }
 
 /// Runs after a new object's row and roles exist, in the same transaction.
@@ -230,11 +244,11 @@ pub async fn after_create(
 ) -> Result<(), StoreError> {
     // AWX makes a non-superuser who creates an organization-less object its
     // admin; organization-owned objects inherit admins from the organization.
-    if resource.type_name == "credential" {
+    if resource.type_name == CREDENTIAL {
         grant_owner(client, id, values).await?;
     }
     // AWX updates an SCM project as soon as it is created.
-    if resource.type_name == "project"
+    if resource.type_name == PROJECT
         && values
             .get("scm_type")
             .and_then(Value::as_str)

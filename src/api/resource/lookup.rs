@@ -172,33 +172,23 @@ pub async fn slug(
         _ => {}
     }
     drop(conn);
-    let mut parts = Vec::new();
+    // The chain of names up to the last declared parent, read in one
+    // statement that joins each object to its parent.
+    let mut levels = Vec::new();
     let mut current = resource;
-    let mut current_id = Some(id);
     for _ in 0..4 {
         let Some(decl) = current.named_url else {
             return Ok(None);
         };
-        let Some(object_id) = current_id else {
-            // A missing parent leaves an empty part, as AWX writes it (`Foo++`).
-            parts.push(String::new());
-            break;
-        };
-        let conn = state
-            .db
-            .get()
-            .await
-            .map_err(crate::store::StoreError::from)?;
         let Some(field) = current.field(decl.field) else {
             return Ok(None);
         };
         let fk_field = decl.parent.and_then(|fk| current.field(fk));
-        let Some((name, parent_id)) =
-            store::name_and_parent(&*conn, current, field, fk_field, object_id).await?
-        else {
-            return Ok(None);
-        };
-        parts.push(escape(&name));
+        levels.push(store::NameLevel {
+            resource: current,
+            name: field,
+            parent: fk_field,
+        });
         let Some(fk) = decl.parent else {
             break;
         };
@@ -209,8 +199,20 @@ pub async fn slug(
         let Some(target) = target else {
             return Ok(None);
         };
-        current_id = parent_id;
         current = target;
     }
+    let conn = state
+        .db
+        .get()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let Some(names) = store::name_chain(&*conn, &levels, id).await? else {
+        return Ok(None);
+    };
+    // A missing parent leaves an empty part, as AWX writes it (`Foo++`).
+    let parts: Vec<String> = names
+        .iter()
+        .map(|name| name.as_deref().map(escape).unwrap_or_default())
+        .collect();
     Ok(Some(parts.join("++")))
 }
