@@ -3,6 +3,7 @@
 //! graph (a host's `all_groups/` and a group's `all_hosts/` are sub-lists in
 //! `relations.rs`).
 
+use crate::api::routes::Routes;
 use std::collections::{HashMap, HashSet};
 
 use actix_web::web::{self, Path};
@@ -39,32 +40,31 @@ use crate::store::resource::{self as store, Condition, Param};
 
 /// Mounts the endpoints; before the generic sub-lists, so a smart
 /// inventory's `GET hosts/` is answered here (other methods fall through).
-pub fn mount(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/v2/inventories/{id}/hosts/",
-        web::get().to(inventory_hosts),
-    )
-    .route("/api/v2/hosts/", web::get().to(hosts));
+pub fn mount(routes: &mut Routes) {
+    routes
+        .route(
+            "/api/v2/inventories/{id}/hosts/",
+            web::get().to(inventory_hosts),
+        )
+        .route("/api/v2/hosts/", web::get().to(hosts));
     for (path, handler) in [
         ("/api/v2/inventories/{id}/script/", Handler::Script),
         ("/api/v2/inventories/{id}/tree/", Handler::Tree),
     ] {
-        cfg.service(
-            web::resource(path)
-                .route(web::get().to(move |s, p, r, c| handler.call(s, p, r, c)))
-                .default_service(web::to(method_not_allowed)),
-        );
+        routes.service(path, move |r| {
+            r.route(web::get().to(move |s, p, r, c| handler.call(s, p, r, c)))
+                .default_service(web::to(method_not_allowed))
+        });
     }
-    cfg.service(
-        web::resource("/api/v2/dashboard/")
-            .route(web::get().to(dashboard))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/api/v2/dashboard/graphs/jobs/")
-            .route(web::get().to(jobs_graph))
-            .default_service(web::to(method_not_allowed)),
-    );
+    routes
+        .service("/api/v2/dashboard/", move |r| {
+            r.route(web::get().to(dashboard))
+                .default_service(web::to(method_not_allowed))
+        })
+        .service("/api/v2/dashboard/graphs/jobs/", move |r| {
+            r.route(web::get().to(jobs_graph))
+                .default_service(web::to(method_not_allowed))
+        });
 }
 
 #[derive(Clone, Copy)]

@@ -17,6 +17,7 @@ pub mod prompts;
 pub mod relations;
 pub mod resource;
 pub mod root;
+pub mod routes;
 pub mod session;
 pub mod settings;
 pub mod survey;
@@ -28,6 +29,7 @@ pub mod unified_jobs;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use routes::Routes;
 
 use crate::node::NodeInfo;
 use crate::node::actors::ActorHandles;
@@ -54,7 +56,9 @@ pub type State = web::Data<Arc<AppState>>;
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/", web::get().to(root::api_root))
+    let mut routes = Routes::default();
+    routes
+        .route("/api/", web::get().to(root::api_root))
         .route("/api/login/", web::get().to(session::form))
         .route("/api/login/", web::post().to(session::login))
         .route("/api/logout/", web::to(session::logout))
@@ -163,13 +167,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(settings::category),
         );
     // Before the sub-lists: a smart inventory's hosts are not its children.
-    inventory_views::mount(cfg);
-    relations::mount(cfg);
-    unified_jobs::mount(cfg);
-    survey::mount(cfg);
+    inventory_views::mount(&mut routes);
+    relations::mount(&mut routes);
+    unified_jobs::mount(&mut routes);
+    survey::mount(&mut routes);
     for declared in crate::resources::ALL {
-        resource::mount(cfg, declared);
+        resource::mount(&mut routes, declared);
     }
+    routes.mount(cfg);
     cfg.default_service(web::to(fallback));
 }
 

@@ -3,6 +3,7 @@
 //! detaches, a body without `id` creates the child there. Declared once
 //! here; one set of handlers serves them all.
 
+use crate::api::routes::Routes;
 use actix_web::web::{self, Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
@@ -483,15 +484,14 @@ fn resolve(type_name: &str) -> Option<&'static Resource> {
 
 /// Mounts every sub-list whose resources exist, and `activity_stream` under
 /// every resource that links one.
-pub fn mount(cfg: &mut web::ServiceConfig) {
+pub fn mount(routes: &mut Routes) {
     for sublist in SUBLISTS.iter().chain(activity_sublists()) {
         let (Some(parent), Some(child)) = (resolve(sublist.parent), resolve(sublist.child)) else {
             continue;
         };
         let path = format!("/api/v2/{}/{{id}}/{}/", parent.path, sublist.name);
-        cfg.service(
-            web::resource(path)
-                .route(web::get().to(move |s, p, r, c| list(sublist, parent, child, s, p, r, c)))
+        routes.service(&path, move |r| {
+            r.route(web::get().to(move |s, p, r, c| list(sublist, parent, child, s, p, r, c)))
                 .route(
                     web::post()
                         .to(move |s, p, r, c, b| post(sublist, parent, child, s, p, r, c, b)),
@@ -500,19 +500,18 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
                     web::method(actix_web::http::Method::OPTIONS)
                         .to(move |c| options(sublist, child, c)),
                 )
-                .default_service(web::to(method_not_allowed)),
-        );
+                .default_service(web::to(method_not_allowed))
+        });
     }
-    cfg.service(
-        web::resource("/api/v2/roles/")
-            .route(web::get().to(|s, r, c| super::resource::handlers::list(&ROLE, s, r, c)))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/api/v2/roles/{id}/")
-            .route(web::get().to(|s, p, c| super::resource::handlers::detail(&ROLE, s, p, c)))
-            .default_service(web::to(method_not_allowed)),
-    );
+    routes
+        .service("/api/v2/roles/", move |r| {
+            r.route(web::get().to(|s, r, c| super::resource::handlers::list(&ROLE, s, r, c)))
+                .default_service(web::to(method_not_allowed))
+        })
+        .service("/api/v2/roles/{id}/", move |r| {
+            r.route(web::get().to(|s, p, c| super::resource::handlers::detail(&ROLE, s, p, c)))
+                .default_service(web::to(method_not_allowed))
+        });
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -2,6 +2,7 @@
 //! questions a launch asks, validated as AWX validates them. Password
 //! defaults are encrypted at rest and read back as `$encrypted$`.
 
+use crate::api::routes::Routes;
 use std::collections::HashSet;
 
 use actix_web::web::{self, Bytes, Path};
@@ -32,17 +33,21 @@ pub const TYPES: [&str; 7] = [
 ];
 
 /// Mounts the survey endpoints of both template kinds.
-pub fn mount(cfg: &mut web::ServiceConfig) {
+pub fn mount(routes: &mut Routes) {
     for (resource, table) in [
         (&JOB_TEMPLATE, "job_templates"),
         (&WORKFLOW_JOB_TEMPLATE, "workflow_job_templates"),
     ] {
-        cfg.service(
-            web::resource(format!("/api/v2/{}/{{id}}/survey_spec/", resource.path))
-                .route(web::get().to(move |s, p, c| get(resource, table, s, p, c)))
-                .route(web::post().to(move |s, p, r, c, b| post(resource, table, s, p, r, c, b)))
-                .route(web::delete().to(move |s, p, c| delete(resource, table, s, p, c)))
-                .default_service(web::to(method_not_allowed)),
+        routes.service(
+            &format!("/api/v2/{}/{{id}}/survey_spec/", resource.path),
+            move |r| {
+                r.route(web::get().to(move |s, p, c| get(resource, table, s, p, c)))
+                    .route(
+                        web::post().to(move |s, p, r, c, b| post(resource, table, s, p, r, c, b)),
+                    )
+                    .route(web::delete().to(move |s, p, c| delete(resource, table, s, p, c)))
+                    .default_service(web::to(method_not_allowed))
+            },
         );
     }
 }

@@ -1,6 +1,7 @@
 //! What every kind of unified job serves beside its declaration: its
 //! output (`stdout/`) and `cancel/`.
 
+use crate::api::routes::Routes;
 use actix_web::web::{self, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
@@ -20,21 +21,22 @@ use crate::resources::project_updates::PROJECT_UPDATE;
 use crate::store::{StoreError, events, jobs};
 
 /// Mounts `stdout/` and `cancel/` of each kind of unified job rawx runs.
-pub fn mount(cfg: &mut web::ServiceConfig) {
+pub fn mount(routes: &mut Routes) {
     for resource in [&JOB, &PROJECT_UPDATE, &INVENTORY_UPDATE, &AD_HOC_COMMAND] {
         let base = format!("/api/v2/{}/{{id}}", resource.path);
-        cfg.route(
-            &format!("{base}/stdout/"),
-            web::get().to(move |s, p, r, c| stdout(resource, s, p, r, c)),
-        )
-        .route(
-            &format!("{base}/cancel/"),
-            web::get().to(move |s, p, c| can_cancel(resource, s, p, c)),
-        )
-        .route(
-            &format!("{base}/cancel/"),
-            web::post().to(move |s, p, c| cancel(resource, s, p, c)),
-        );
+        routes
+            .route(
+                &format!("{base}/stdout/"),
+                web::get().to(move |s, p, r, c| stdout(resource, s, p, r, c)),
+            )
+            .route(
+                &format!("{base}/cancel/"),
+                web::get().to(move |s, p, c| can_cancel(resource, s, p, c)),
+            )
+            .route(
+                &format!("{base}/cancel/"),
+                web::post().to(move |s, p, c| cancel(resource, s, p, c)),
+            );
     }
 }
 
