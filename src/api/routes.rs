@@ -5,8 +5,9 @@
 //! hundred routes mounted flat, finding `POST /api/v2/hosts/` was a fifth
 //! of the server's CPU for the request. A scope's prefix is a plain string
 //! compare, so grouping `/api/v2/<collection>/...` under one scope leaves a
-//! request only its own collection's routes to try. Routes keep their order
-//! within a collection, where it matters (overlapping patterns).
+//! request only its own collection's routes to try, its plain paths before
+//! its patterns. Patterns keep their order, where it matters (overlapping
+//! patterns).
 
 use actix_web::{Resource, Route, Scope, web};
 
@@ -17,8 +18,9 @@ type OnApp = Box<dyn FnOnce(&mut web::ServiceConfig)>;
 /// Routes collected before they are mounted.
 #[derive(Default)]
 pub struct Routes {
-    /// `/api/v2/<collection>` and what goes under it, in first-seen order.
-    collections: Vec<(String, Vec<OnScope>)>,
+    /// `/api/v2/<collection>` and what goes under it, in first-seen order,
+    /// each entry marked with whether its path has a pattern in it.
+    collections: Vec<(String, Vec<(bool, OnScope)>)>,
     /// Paths outside any collection (`/api/`, `/api/v2/`, `/api/login/`).
     others: Vec<OnApp>,
 }
@@ -31,7 +33,12 @@ impl Routes {
         match collection_of(path) {
             Some((prefix, rest)) => {
                 let rest = rest.to_string();
-                self.push(prefix, Box::new(move |scope| scope.route(&rest, route)));
+                let pattern = rest.contains('{');
+                self.push(
+                    prefix,
+                    pattern,
+                    Box::new(move |scope| scope.route(&rest, route)),
+                );
             }
             None => {
                 let path = path.to_string();
@@ -52,8 +59,10 @@ impl Routes {
         match collection_of(path) {
             Some((prefix, rest)) => {
                 let rest = rest.to_string();
+                let pattern = rest.contains('{');
                 self.push(
                     prefix,
+                    pattern,
                     Box::new(move |scope| scope.service(build(web::resource(rest)))),
                 );
             }
@@ -67,10 +76,12 @@ impl Routes {
         self
     }
 
-    fn push(&mut self, prefix: &str, on_scope: OnScope) {
+    fn push(&mut self, prefix: &str, pattern: bool, on_scope: OnScope) {
         match self.collections.iter_mut().find(|(p, _)| p == prefix) {
-            Some((_, entries)) => entries.push(on_scope),
-            None => self.collections.push((prefix.to_string(), vec![on_scope])),
+            Some((_, entries)) => entries.push((pattern, on_scope)),
+            None => self
+                .collections
+                .push((prefix.to_string(), vec![(pattern, on_scope)])),
         }
     }
 
@@ -79,10 +90,15 @@ impl Routes {
         for on_app in self.others {
             on_app(cfg);
         }
-        for (prefix, entries) in self.collections {
+        for (prefix, mut entries) in self.collections {
+            // Plain paths first (a string compare each, where a pattern is a
+            // regex), in their order; then the patterns in theirs. A plain
+            // path can only be matched by itself, so no request changes hands
+            // except where a pattern would have shadowed the plain path.
+            entries.sort_by_key(|(pattern, _)| *pattern);
             let scope = entries
                 .into_iter()
-                .fold(web::scope(&prefix), |scope, on_scope| on_scope(scope));
+                .fold(web::scope(&prefix), |scope, (_, on_scope)| on_scope(scope));
             cfg.service(scope);
         }
     }
