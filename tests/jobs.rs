@@ -312,6 +312,72 @@ async fn jobs_stranded_by_a_stop_are_failed_on_restart() {
     assert!(server.terminate().success());
 }
 
+/// A node that crashes mid-run fails the run when it comes back, as AWX's
+/// reaper does, and releases the run's work unit: its own executor kept
+/// the unit's files for a reader that will not come.
+#[tokio::test]
+async fn a_crash_fails_the_running_job_and_releases_its_unit() {
+    let mut node = Node::start().await;
+    let admin = node.admin();
+    let sleeping = "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 4821\n";
+    let template = template(&node, &admin, &[("sleep.yml", sleeping)]).await;
+    let launch_url = format!("{}launch/", template["url"].as_str().expect("url"));
+    let (_, launched) = admin.post(&launch_url, json!({})).await;
+    let id = launched["id"].as_i64().expect("job id");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !running("sleep 4821") {
+        assert!(Instant::now() < deadline, "the task never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let db = node.db.client().await;
+    let unit: String = loop {
+        let unit: Option<String> = db
+            .query_one(
+                "SELECT work_unit_id FROM unified_jobs WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .expect("job")
+            .get(0);
+        if let Some(unit) = unit {
+            break unit;
+        }
+        assert!(Instant::now() < deadline, "the run has no work unit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let unit_dir = node.server.data_dir.path().join("mesh/units").join(&unit);
+    assert!(unit_dir.is_dir(), "{} missing", unit_dir.display());
+
+    node.server.crash_and_restart();
+    node.server.wait_ready(Duration::from_secs(60)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = db
+            .query_one(
+                "SELECT status, job_explanation FROM unified_jobs WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .expect("job");
+        let (status, explanation): (String, String) = (row.get(0), row.get(1));
+        if status == "failed" && !unit_dir.exists() {
+            assert_eq!(explanation, "Job reaped due to instance shutdown");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {status}, unit dir there: {}\n{}",
+            unit_dir.exists(),
+            node.server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The crash left the playbook's process behind; not the test's to keep.
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "sleep 4821"])
+        .status();
+}
+
 #[tokio::test]
 async fn a_canceled_job_stops_and_leaves_no_process() {
     let node = Node::start().await;

@@ -186,9 +186,18 @@ impl JobRunner for Executor {
 
     fn recover(&self) -> PortFuture<'_, Vec<i64>> {
         Box::pin(async move {
-            jobs::recover(&self.db, &self.node)
+            let recovered = jobs::recover(&self.db, &self.node)
                 .await
-                .map_err(|err| PortError(err.to_string()))
+                .map_err(|err| PortError(err.to_string()))?;
+            // The executor reloaded those units as failed; their files stay
+            // until released, and nothing will read them again.
+            for unit in recovered.lost_units {
+                match ::mesh::WorkUnitId::new(unit.clone()) {
+                    Ok(unit) => self.mesh.release_unit(unit),
+                    Err(err) => tracing::warn!(%unit, %err, "not a work unit id"),
+                }
+            }
+            Ok(recovered.jobs)
         })
     }
 }

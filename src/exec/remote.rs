@@ -142,6 +142,15 @@ impl MeshExec {
             run.unit.id().clone(),
         ));
     }
+
+    /// Releases unit `unit` of this node's own executor in the background.
+    pub fn release_unit(&self, unit: WorkUnitId) {
+        tokio::spawn(release_eventually(
+            self.router.clone(),
+            self.local.clone(),
+            unit,
+        ));
+    }
 }
 
 /// Unpacks a transmitted run on an execution node and relocates it: argv

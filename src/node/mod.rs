@@ -136,7 +136,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     // The mesh CA and work-signing key always (joins need them); a mesh
     // node only with mesh_listen or mesh_peers.
     let control_mesh = Arc::new(mesh::start_control(&config, &db).await?);
-    let reaped = store::jobs::reap(&db, &config.node_name()).await?;
+    let (reaped, lost_units) = store::jobs::reap(&db, &config.node_name()).await?;
     if reaped > 0 {
         tracing::warn!(
             jobs = reaped,
@@ -152,6 +152,20 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     let actors =
         actors::ActorHandles::start(&config, &node, &db, &data_dir, job_cipher, &control_mesh)
             .map_err(|err| NodeError::Other(err.to_string()))?;
+    // The reaped runs' units in this node's own executor: kept for a
+    // reader that will not come.
+    for unit in lost_units {
+        match ::mesh::WorkUnitId::new(unit.clone()) {
+            Ok(unit) => {
+                actix::spawn(crate::exec::remote::release_eventually(
+                    actors.mesh_router.clone(),
+                    control_mesh.node_id.clone(),
+                    unit,
+                ));
+            }
+            Err(err) => tracing::warn!(%unit, %err, "not a work unit id"),
+        }
+    }
     let auth_cache = Arc::new(api::auth::CredentialCache::default());
     crate::store::pool::spawn_io(listen::listen(
         listen_config,

@@ -35,37 +35,59 @@ pub struct Overrides {
 /// Jobs this node controlled that were waiting or running when it stopped:
 /// nothing runs them now, so they fail with AWX's explanation — except
 /// jobs running on an execution node, whose unit goes on there and is
-/// followed again.
-pub async fn reap(db: &Db, node: &str) -> Result<u64, StoreError> {
+/// followed again. Returns how many failed, and the work units of this
+/// node's own executor they leave behind (to release).
+pub async fn reap(db: &Db, node: &str) -> Result<(usize, Vec<String>), StoreError> {
     let conn = db.get().await?;
-    Ok(conn
-        .execute(
+    let rows = conn
+        .query(
             "UPDATE unified_jobs SET status = 'failed', failed = true, finished = now(),
                     elapsed = extract(epoch FROM now() - coalesce(started, created)),
                     job_explanation = 'Job reaped due to instance shutdown',
                     event_processing_finished = true, modified = now()
               WHERE controller_node = $1 AND status IN ('waiting', 'running')
-                AND NOT (kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node))",
+                AND NOT (kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node))
+              RETURNING work_unit_id",
             &[&node],
         )
-        .await?)
+        .await?;
+    Ok((rows.len(), units_of(&rows)))
+}
+
+/// The work unit ids in the first column of `rows`, where there is one.
+fn units_of(rows: &[tokio_postgres::Row]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|r| r.get::<_, Option<String>>(0))
+        .filter(|unit| !unit.is_empty())
+        .collect()
+}
+
+/// What a restarted node finds of its runs: the jobs to take back, and the
+/// work units of its own executor whose runs it lost (failed here), to
+/// release.
+pub struct Recovered {
+    pub jobs: Vec<i64>,
+    pub lost_units: Vec<String>,
 }
 
 /// After the Dispatcher restarted: the runs it lost fail as AWX's reaper
 /// fails them; the jobs waiting for it, and the jobs running on execution
 /// nodes (their units go on there), are returned to be run or followed.
-pub async fn recover(db: &Db, node: &str) -> Result<Vec<i64>, StoreError> {
+pub async fn recover(db: &Db, node: &str) -> Result<Recovered, StoreError> {
     let conn = db.get().await?;
-    conn.execute(
-        "UPDATE unified_jobs SET status = 'failed', failed = true, finished = now(),
+    let lost = conn
+        .query(
+            "UPDATE unified_jobs SET status = 'failed', failed = true, finished = now(),
                 elapsed = extract(epoch FROM now() - coalesce(started, created)),
                 job_explanation = 'Task was marked as running but was not present in the job queue, so it has been marked as failed.',
                 event_processing_finished = true, modified = now()
-          WHERE controller_node = $1 AND status = 'running' AND NOT (kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node))",
-        &[&node],
-    )
-    .await?;
-    Ok(conn
+          WHERE controller_node = $1 AND status = 'running' AND NOT (kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node))
+          RETURNING work_unit_id",
+            &[&node],
+        )
+        .await?;
+    let lost_units = units_of(&lost);
+    let jobs = conn
         .query(
             "SELECT id FROM unified_jobs
               WHERE controller_node = $1 AND (status = 'waiting' OR (status = 'running' AND kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node)))
@@ -75,7 +97,8 @@ pub async fn recover(db: &Db, node: &str) -> Result<Vec<i64>, StoreError> {
         .await?
         .iter()
         .map(|r| r.get(0))
-        .collect())
+        .collect();
+    Ok(Recovered { jobs, lost_units })
 }
 
 /// Creates a pending job from template `template` for `user`; returns its
