@@ -671,23 +671,35 @@ pub async fn insert(
 }
 
 /// Inserts a new object and its activity stream entry in one statement, so
-/// one round trip commits both (or neither); returns the object's id. The
-/// entry is linked to the new object only.
+/// one round trip commits both (or neither); returns the object's id and,
+/// for a resource stored in one table, the object as `get` reads it (its
+/// computed fields as of before the insert: right for an object nothing
+/// refers to yet). The entry is linked to the new object only.
 pub async fn insert_logged(
     client: &impl Queryable,
     resource: &Resource,
     values: &[(&'static Field, Value)],
     actor: Option<i64>,
     entry: &super::activity::Entry<'_>,
-) -> Result<i64, StoreError> {
+) -> Result<(i64, Option<Map<String, Value>>), StoreError> {
     let (mut ctes, mut params) = insert_ctes(resource, values, actor);
     ctes.push(super::activity::new_object_ctes(entry, &mut params));
-    let statement = format!("WITH {} SELECT id FROM new", ctes.join(", "));
     let refs: Vec<&(dyn ToSql + Sync)> = params
         .iter()
         .map(|p| p.as_ref() as &(dyn ToSql + Sync))
         .collect();
-    Ok(client.fetch_one(&statement, &refs).await?.get(0))
+    if let Storage::Table(_) = resource.storage {
+        let statement = format!(
+            "WITH {} SELECT {} FROM new o",
+            ctes.join(", "),
+            select_list(resource, "o")
+        );
+        let row = row_to_map(resource, &client.fetch_one(&statement, &refs).await?)?;
+        let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
+        return Ok((id, Some(row)));
+    }
+    let statement = format!("WITH {} SELECT id FROM new", ctes.join(", "));
+    Ok((client.fetch_one(&statement, &refs).await?.get(0), None))
 }
 
 /// The data-modifying CTEs that insert an object, the last one `new` with
@@ -751,7 +763,11 @@ fn insert_ctes(
         None => format!("INSERT INTO {base} DEFAULT VALUES RETURNING id"),
     };
     let ctes = match resource.storage {
-        Storage::Table(_) => vec![format!("new AS ({base_insert})")],
+        // The whole row: a one-table resource's statement may read it back.
+        Storage::Table(_) => vec![format!(
+            "new AS ({})",
+            base_insert.replace(" RETURNING id", " RETURNING *")
+        )],
         Storage::Inherited { child, .. } => {
             // The parent row first, then the kind row with the parent's id.
             let (cols, vals) = columns_of(child).unwrap_or_default();

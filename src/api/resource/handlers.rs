@@ -246,6 +246,18 @@ pub async fn create_from(
     body: &Map<String, Value>,
     extra: Vec<(&'static Field, Value)>,
 ) -> Result<i64, ApiError> {
+    Ok(create_reading(resource, state, caller, body, extra).await?.0)
+}
+
+/// `create_from`, also returning the new object as read while writing it,
+/// when the write could read it.
+async fn create_reading(
+    resource: &'static Resource,
+    state: &State,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    extra: Vec<(&'static Field, Value)>,
+) -> Result<(i64, Option<Map<String, Value>>), ApiError> {
     if matches!(resource.access.create, crate::resource::Create::Never) {
         return Err(ApiError::MethodNotAllowed("POST".into()));
     }
@@ -255,7 +267,10 @@ pub async fn create_from(
         for (field, value) in extra {
             body.insert(field.name.to_string(), value);
         }
-        return crate::api::ad_hoc::create_from(state, caller, &body).await;
+        return Ok((
+            crate::api::ad_hoc::create_from(state, caller, &body).await?,
+            None,
+        ));
     }
     let mut values = validate::body(resource, body, Mode::Create).map_err(ApiError::Fields)?;
     for (field, value) in extra {
@@ -283,7 +298,7 @@ pub async fn create_from(
     let id = insert_object(&tx, resource, caller, &values, &map).await?;
     record_create(&tx, state, resource, caller, id, &map).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(id)
+    Ok((id, None))
 }
 
 /// Writes a new object in `tx`: its row, its object roles and what its
@@ -348,8 +363,17 @@ pub async fn create(
         return crate::api::tokens::create(state, req, Authenticated(caller), bytes).await;
     }
     let body = body::object(&req, &bytes)?;
-    let id = create_from(resource, &state, &caller, &body, Vec::new()).await?;
-    created(resource, &state, &caller, id).await
+    let (id, row) = create_reading(resource, &state, &caller, &body, Vec::new()).await?;
+    match row {
+        // What the write read back is what the caller may read: it sees all.
+        Some(row) if caller.sees_all() => {
+            let object = render_one(&state, &caller, resource, row).await?;
+            Ok(HttpResponse::Created()
+                .insert_header(("Location", resource.url(id)))
+                .json(object))
+        }
+        _ => created(resource, &state, &caller, id).await,
+    }
 }
 
 /// 201 with the new object and its `Location`.
