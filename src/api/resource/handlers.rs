@@ -246,7 +246,9 @@ pub async fn create_from(
     body: &Map<String, Value>,
     extra: Vec<(&'static Field, Value)>,
 ) -> Result<i64, ApiError> {
-    Ok(create_reading(resource, state, caller, body, extra).await?.0)
+    Ok(create_reading(resource, state, caller, body, extra)
+        .await?
+        .0)
 }
 
 /// `create_from`, also returning the new object as read while writing it,
