@@ -11,18 +11,17 @@
 
 use actix_web::{Resource, Route, Scope, web};
 
-/// What is mounted on one scope (or, outside any collection, on the app).
+/// What is mounted on one scope.
 type OnScope = Box<dyn FnOnce(Scope) -> Scope>;
-type OnApp = Box<dyn FnOnce(&mut web::ServiceConfig)>;
 
 /// Routes collected before they are mounted.
 #[derive(Default)]
 pub struct Routes {
-    /// `/api/v2/<collection>` and what goes under it, in first-seen order,
-    /// each entry marked with whether its path has a pattern in it.
-    collections: Vec<(String, Vec<(bool, OnScope)>)>,
-    /// Paths outside any collection (`/api/`, `/api/v2/`, `/api/login/`).
-    others: Vec<OnApp>,
+    /// `/api/v2/<collection>` (or `""`, for paths outside any collection:
+    /// `/api/`, `/api/v2/`, `/api/login/`) and what goes under it, in
+    /// first-seen order, each entry marked with whether its path has a
+    /// pattern in it.
+    scopes: Vec<(String, Vec<(bool, OnScope)>)>,
 }
 
 impl Routes {
@@ -30,24 +29,7 @@ impl Routes {
     /// `ServiceConfig::route` does, so other methods fall through to later
     /// resources of the same path.
     pub fn route(&mut self, path: &str, route: Route) -> &mut Self {
-        match collection_of(path) {
-            Some((prefix, rest)) => {
-                let rest = rest.to_string();
-                let pattern = rest.contains('{');
-                self.push(
-                    prefix,
-                    pattern,
-                    Box::new(move |scope| scope.route(&rest, route)),
-                );
-            }
-            None => {
-                let path = path.to_string();
-                self.others.push(Box::new(move |cfg| {
-                    cfg.route(&path, route);
-                }));
-            }
-        }
-        self
+        self.push(path, move |scope, rest| scope.route(rest, route))
     }
 
     /// The resource at `path`, as `build` sets it up.
@@ -56,41 +38,34 @@ impl Routes {
         path: &str,
         build: impl FnOnce(Resource) -> Resource + 'static,
     ) -> &mut Self {
-        match collection_of(path) {
-            Some((prefix, rest)) => {
-                let rest = rest.to_string();
-                let pattern = rest.contains('{');
-                self.push(
-                    prefix,
-                    pattern,
-                    Box::new(move |scope| scope.service(build(web::resource(rest)))),
-                );
-            }
-            None => {
-                let path = path.to_string();
-                self.others.push(Box::new(move |cfg| {
-                    cfg.service(build(web::resource(path)));
-                }));
-            }
+        self.push(path, move |scope, rest| {
+            scope.service(build(web::resource(rest)))
+        })
+    }
+
+    fn push(
+        &mut self,
+        path: &str,
+        mount: impl FnOnce(Scope, &str) -> Scope + 'static,
+    ) -> &mut Self {
+        let (prefix, rest) = collection_of(path).unwrap_or(("", path));
+        let rest = rest.to_string();
+        let entry: (bool, OnScope) = (
+            rest.contains('{'),
+            Box::new(move |scope| mount(scope, &rest)),
+        );
+        match self.scopes.iter_mut().find(|(p, _)| p == prefix) {
+            Some((_, entries)) => entries.push(entry),
+            None => self.scopes.push((prefix.to_string(), vec![entry])),
         }
         self
     }
 
-    fn push(&mut self, prefix: &str, pattern: bool, on_scope: OnScope) {
-        match self.collections.iter_mut().find(|(p, _)| p == prefix) {
-            Some((_, entries)) => entries.push((pattern, on_scope)),
-            None => self
-                .collections
-                .push((prefix.to_string(), vec![(pattern, on_scope)])),
-        }
-    }
-
     /// Mounts everything collected on `cfg`.
-    pub fn mount(self, cfg: &mut web::ServiceConfig) {
-        for on_app in self.others {
-            on_app(cfg);
-        }
-        for (prefix, mut entries) in self.collections {
+    pub fn mount(mut self, cfg: &mut web::ServiceConfig) {
+        // The empty prefix matches every path: its scope goes last.
+        self.scopes.sort_by_key(|(prefix, _)| prefix.is_empty());
+        for (prefix, mut entries) in self.scopes {
             // Plain paths first (a string compare each, where a pattern is a
             // regex), in their order; then the patterns in theirs. A plain
             // path can only be matched by itself, so no request changes hands

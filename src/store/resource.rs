@@ -453,8 +453,25 @@ pub async fn get(
     conditions: Vec<Condition>,
 ) -> Result<Option<Map<String, Value>>, StoreError> {
     let alias = "o";
+    let (sql, filter) = one_object(resource, alias, id, conditions);
+    let statement = format!(
+        "SELECT {} FROM {} WHERE {filter}",
+        select_list(resource, alias),
+        from_clause(resource, alias)
+    );
+    let row = client.fetch_opt(&statement, &sql.refs()).await?;
+    row.map(|row| row_to_map(resource, &row)).transpose()
+}
+
+/// The WHERE clause (and its parameters) picking object `id` under `alias`
+/// if it meets `conditions`.
+fn one_object(
+    resource: &Resource,
+    alias: &str,
+    id: i64,
+    mut conditions: Vec<Condition>,
+) -> (Sql, String) {
     let mut sql = Sql::new();
-    let mut conditions = conditions;
     conditions.push(Condition::new(
         format!(
             "{} = ?",
@@ -463,13 +480,7 @@ pub async fn get(
         vec![Box::new(id)],
     ));
     let filter = where_clause(&mut sql, resource, alias, &Query::default(), conditions);
-    let statement = format!(
-        "SELECT {} FROM {} WHERE {filter}",
-        select_list(resource, alias),
-        from_clause(resource, alias)
-    );
-    let row = client.fetch_opt(&statement, &sql.refs()).await?;
-    row.map(|row| row_to_map(resource, &row)).transpose()
+    (sql, filter)
 }
 
 /// Whether object `id` exists and meets `conditions`: `get` without its
@@ -480,16 +491,7 @@ pub async fn exists(
     id: i64,
     conditions: Vec<Condition>,
 ) -> Result<bool, StoreError> {
-    let mut sql = Sql::new();
-    let mut conditions = conditions;
-    conditions.push(Condition::new(
-        format!(
-            "{} = ?",
-            column(resource, &crate::resource::field::ID, "{o}")
-        ),
-        vec![Box::new(id)],
-    ));
-    let filter = where_clause(&mut sql, resource, "o", &Query::default(), conditions);
+    let (sql, filter) = one_object(resource, "o", id, conditions);
     let statement = format!(
         "SELECT EXISTS (SELECT 1 FROM {} WHERE {filter})",
         from_clause(resource, "o")
