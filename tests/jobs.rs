@@ -313,8 +313,9 @@ async fn jobs_stranded_by_a_stop_are_failed_on_restart() {
 }
 
 /// A node that crashes mid-run fails the run when it comes back, as AWX's
-/// reaper does, and releases the run's work unit: its own executor kept
-/// the unit's files for a reader that will not come.
+/// reaper does, stops what the run left running, and releases the run's
+/// work unit: its own executor kept the unit's files for a reader that
+/// will not come.
 #[tokio::test]
 async fn a_crash_fails_the_running_job_and_releases_its_unit() {
     let mut node = Node::start().await;
@@ -372,10 +373,24 @@ async fn a_crash_fails_the_running_job_and_releases_its_unit() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // The crash left the playbook's process behind; not the test's to keep.
+    // The crash left the run's processes going; the restarted node stops
+    // them (and removes the private data dir with its secrets).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running("sleep 4821") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let left = running("sleep 4821");
     let _ = std::process::Command::new("pkill")
         .args(["-f", "sleep 4821"])
         .status();
+    assert!(!left, "the crashed run's task is still running");
+    let pdd = node
+        .server
+        .data_dir
+        .path()
+        .join("jobs")
+        .join(id.to_string());
+    assert!(!pdd.exists(), "{} left behind", pdd.display());
 }
 
 #[tokio::test]

@@ -784,21 +784,28 @@ impl Drop for RunGuard {
         if let Some(pid) = self.pid {
             kill_tree(pid, Vec::new());
         }
-        // Forks that left the tree before it was read (a fork in progress
-        // when the runner killed its group) still name the private data dir
-        // (`-i <dir>/inventory`), as do ssh masters and agents of the run.
-        for _ in 0..FREEZE_ROUNDS {
-            let left = processes_mentioning(&self.dir);
-            if left.is_empty() {
-                break;
-            }
-            for pid in left {
-                kill_tree(pid, Vec::new());
-            }
+        stop_leftovers(&self.dir, self.owns_dir);
+    }
+}
+
+/// Kills every process that names a run's private data dir, with their
+/// process trees, and removes the dir if `remove`: what a run leaves once
+/// its runner is gone, or once the node that ran it crashed.
+pub fn stop_leftovers(dir: &Path, remove: bool) {
+    // Forks that left the tree before it was read (a fork in progress
+    // when the runner killed its group) still name the private data dir
+    // (`-i <dir>/inventory`), as do ssh masters and agents of the run.
+    for _ in 0..FREEZE_ROUNDS {
+        let left = processes_mentioning(dir);
+        if left.is_empty() {
+            break;
         }
-        if self.owns_dir {
-            let _ = std::fs::remove_dir_all(&self.dir);
+        for pid in left {
+            kill_tree(pid, Vec::new());
         }
+    }
+    if remove {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

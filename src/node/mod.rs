@@ -137,9 +137,15 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     // node only with mesh_listen or mesh_peers.
     let control_mesh = Arc::new(mesh::start_control(&config, &db).await?);
     let (reaped, lost_units) = store::jobs::reap(&db, &config.node_name()).await?;
-    if reaped > 0 {
+    if !reaped.is_empty() {
+        // A crash left their processes running and their private data
+        // dirs (secrets included) behind.
+        let jobs_root = data_dir.join("jobs");
+        for id in &reaped {
+            mesh::stop_leftovers(&jobs_root.join(id.to_string()), true);
+        }
         tracing::warn!(
-            jobs = reaped,
+            jobs = reaped.len(),
             "failed the jobs this node was running when it stopped"
         );
     }

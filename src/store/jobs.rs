@@ -35,9 +35,9 @@ pub struct Overrides {
 /// Jobs this node controlled that were waiting or running when it stopped:
 /// nothing runs them now, so they fail with AWX's explanation — except
 /// jobs running on an execution node, whose unit goes on there and is
-/// followed again. Returns how many failed, and the work units of this
-/// node's own executor they leave behind (to release).
-pub async fn reap(db: &Db, node: &str) -> Result<(usize, Vec<String>), StoreError> {
+/// followed again. Returns the ids of the jobs that failed, and the work
+/// units of this node's own executor they leave behind (to release).
+pub async fn reap(db: &Db, node: &str) -> Result<(Vec<i64>, Vec<String>), StoreError> {
     let conn = db.get().await?;
     let rows = conn
         .query(
@@ -47,11 +47,12 @@ pub async fn reap(db: &Db, node: &str) -> Result<(usize, Vec<String>), StoreErro
                     event_processing_finished = true, modified = now()
               WHERE controller_node = $1 AND status IN ('waiting', 'running')
                 AND NOT (kind = 'job' AND work_unit_id IS NOT NULL AND execution_node NOT IN ('', controller_node))
-              RETURNING work_unit_id",
+              RETURNING work_unit_id, id",
             &[&node],
         )
         .await?;
-    Ok((rows.len(), units_of(&rows)))
+    let jobs = rows.iter().map(|r| r.get(1)).collect();
+    Ok((jobs, units_of(&rows)))
 }
 
 /// The work unit ids in the first column of `rows`, where there is one.
