@@ -151,6 +151,34 @@ impl ActorHandles {
         ]
     }
 
+    /// Waits (at most `limit`) until the heartbeat has recorded this node
+    /// once, so the node is an instance before it serves: clients read it
+    /// in `/api/v2/ping/` as soon as the port answers. Whether it was.
+    pub async fn registered(&self, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let beats = self
+                .heartbeat
+                .send(GetStatus)
+                .await
+                .ok()
+                .and_then(|status| {
+                    status
+                        .counters
+                        .iter()
+                        .find(|(name, _)| *name == "beats")
+                        .map(|(_, n)| *n)
+                });
+            if beats.unwrap_or(0) > 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops restarting the actors; the system's stop then ends them.
     pub fn shutdown(&self) {
         self.heartbeat.shutdown();

@@ -34,6 +34,9 @@ const HTTP_WORKERS: usize = 2;
 /// Request bodies larger than this are refused (AWX's default is 1 MiB-ish
 /// per field; inventories in JSON can be larger).
 const MAX_JSON_BODY: usize = 8 * 1024 * 1024;
+/// Longest a node waits for its first heartbeat's write before it serves
+/// anyway (a slow database; the heartbeat keeps trying).
+const REGISTRATION_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +193,9 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         projects_root: data_dir.join("projects"),
     });
     let node_header = HeaderValue::from_str(&node.name).unwrap_or(HeaderValue::from_static("rawx"));
+    if !actors.registered(REGISTRATION_WAIT).await {
+        tracing::warn!("serving before this node's first heartbeat was recorded");
+    }
     let server = HttpServer::new(move || {
         let node_header = node_header.clone();
         App::new()
