@@ -19,9 +19,9 @@ const RETRY: Duration = Duration::from_secs(2);
 
 /// Runs for the life of the node on the database I/O thread (a notice is
 /// acted on at once, whatever the HTTP workers and actors are doing),
-/// reconnecting when the connection drops.
-/// The TaskManager's periodic pass covers what arrives meanwhile; the
-/// credentials cache is not trusted without a query while nothing is heard.
+/// reconnecting when the connection drops. While it is down the
+/// TaskManager's periodic pass covers new work, and the credentials cache
+/// is not trusted without a query.
 pub async fn listen(
     config: tokio_postgres::Config,
     task_manager: Supervised<TaskManager>,
@@ -40,8 +40,8 @@ pub async fn listen(
                         match message {
                             Ok(AsyncMessage::Notification(notice)) => {
                                 let users = notice.channel() == CHANGED_CHANNEL;
-                                // Emptied here, before anything else runs, so
-                                // no request on this thread sees a stale entry.
+                                // Emptied as the notice is read, without
+                                // waiting for the loop below.
                                 if users {
                                     credentials.forget_all();
                                 }
