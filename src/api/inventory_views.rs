@@ -10,7 +10,6 @@ use actix_web::web::{self, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Map, Value, json};
-use tokio_postgres::types::ToSql;
 
 use super::State;
 use super::auth::Authenticated;
@@ -307,10 +306,7 @@ async fn scalar(
         .replace("{o}", "o"),
         1,
     );
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
+    let refs = crate::store::resource::param_refs(&params);
     let conn = state.db.get().await.map_err(StoreError::from)?;
     let row = conn
         .query_one(sql.as_str(), &refs)
@@ -553,10 +549,7 @@ async fn finished_per_bucket(
         .replace("{o}", "o"),
         1,
     );
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
+    let refs = crate::store::resource::param_refs(&params);
     let conn = state.db.get().await.map_err(StoreError::from)?;
     let rows = conn
         .query(sql.as_str(), &refs)

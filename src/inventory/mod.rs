@@ -15,7 +15,6 @@ pub mod script;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
-use tokio_postgres::types::ToSql;
 
 use crate::store::pool::Queryable;
 use crate::store::resource::{Condition, Param};
@@ -145,13 +144,6 @@ fn spliced(condition: Condition, alias: &str) -> (String, Vec<Param>) {
     )
 }
 
-fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
-    params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect()
-}
-
 /// The inventory and its hosts by name (then id), all of them or the
 /// enabled ones.
 pub async fn hosts_of(
@@ -169,7 +161,7 @@ pub async fn hosts_of(
             &format!(
                 "SELECT h.id, h.name, h.variables, h.enabled FROM hosts h WHERE {filter} ORDER BY h.name, h.id"
             ),
-            &refs(&params),
+            &crate::store::resource::param_refs(&params),
         )
         .await?;
     let hosts = rows

@@ -16,6 +16,14 @@ use crate::resource::{Column, Field, Kind, Resource, Storage};
 /// A query parameter of any supported type.
 pub type Param = Box<dyn ToSql + Sync + Send>;
 
+/// `params` as a query takes them.
+pub fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
 /// A WHERE fragment with its parameters; `{o}` stands for the row's alias
 /// and `?` for the next parameter.
 #[derive(Default)]
@@ -78,10 +86,7 @@ impl Sql {
     }
 
     fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect()
+        param_refs(&self.params)
     }
 }
 
@@ -525,10 +530,7 @@ pub async fn find_id(
         }
     }
     statement.push_str(" LIMIT 2");
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
+    let refs = param_refs(&params);
     let rows = client.fetch(&statement, &refs).await?;
     Ok(if rows.len() == 1 {
         Some(rows[0].get(0))
@@ -665,10 +667,7 @@ pub async fn insert(
 ) -> Result<i64, StoreError> {
     let (ctes, params) = insert_ctes(resource, values, actor);
     let statement = format!("WITH {} SELECT id FROM new", ctes.join(", "));
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
+    let refs = param_refs(&params);
     Ok(client.fetch_one(&statement, &refs).await?.get(0))
 }
 
@@ -686,10 +685,7 @@ pub async fn insert_logged(
 ) -> Result<(i64, Option<Map<String, Value>>), StoreError> {
     let (mut ctes, mut params) = insert_ctes(resource, values, actor);
     ctes.push(super::activity::new_object_ctes(entry, &mut params));
-    let refs: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
+    let refs = param_refs(&params);
     if let Storage::Table(_) = resource.storage {
         let statement = format!(
             "WITH {} SELECT {} FROM new o",
@@ -829,10 +825,7 @@ pub async fn update(
             "UPDATE {table} SET {} WHERE id = $1",
             assignments.join(", ")
         );
-        let refs: Vec<&(dyn ToSql + Sync)> = params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect();
+        let refs = param_refs(&params);
         client.run(&statement, &refs).await?;
     }
     Ok(())

@@ -366,16 +366,7 @@ pub async fn create(
     }
     let body = body::object(&req, &bytes)?;
     let (id, row) = create_reading(resource, &state, &caller, &body, Vec::new()).await?;
-    match row {
-        // What the write read back is what the caller may read: it sees all.
-        Some(row) if caller.sees_all() => {
-            let object = render_one(&state, &caller, resource, row).await?;
-            Ok(HttpResponse::Created()
-                .insert_header(("Location", resource.url(id)))
-                .json(object))
-        }
-        _ => created(resource, &state, &caller, id).await,
-    }
+    created_with(resource, &state, &caller, id, row).await
 }
 
 /// 201 with the new object and its `Location`.
@@ -385,13 +376,31 @@ pub async fn created(
     caller: &Caller,
     id: i64,
 ) -> Result<HttpResponse, ApiError> {
-    // The caller's roles were read before the object existed; read them again
-    // so the roles it just gained (as its admin, say) count.
+    created_with(resource, state, caller, id, None).await
+}
+
+/// `created`, with the object as its write read it back, if it did.
+async fn created_with(
+    resource: &'static Resource,
+    state: &State,
+    caller: &Caller,
+    id: i64,
+    read_back: Option<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
     let mut caller = caller.clone();
-    if !caller.is_superuser() {
-        caller.held = std::sync::Arc::new(rbac::held_roles(&state.db, caller.user.id).await?);
-    }
-    let row = readable(state, &caller, resource, id).await?;
+    let row = match read_back {
+        // What the write read back is what a caller who sees all may read.
+        Some(row) if caller.sees_all() => row,
+        _ => {
+            // The caller's roles were read before the object existed; read
+            // them again so the roles it just gained (as its admin, say) count.
+            if !caller.is_superuser() {
+                caller.held =
+                    std::sync::Arc::new(rbac::held_roles(&state.db, caller.user.id).await?);
+            }
+            readable(state, &caller, resource, id).await?
+        }
+    };
     let object = render_one(state, &caller, resource, row).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", resource.url(id)))

@@ -199,7 +199,6 @@ pub async fn render(
     Ok(out)
 }
 
-/// The many-to-many summaries AWX shows on templates: `credentials` and `labels`.
 /// A template's `last_job` and `recent_jobs` (its ten newest, newest
 /// first), as AWX's template serializers summarize them: one statement for
 /// the page, each template's jobs read newest first from an index.
@@ -266,6 +265,7 @@ async fn job_history(
     Ok(out)
 }
 
+/// The many-to-many summaries AWX shows on templates: `credentials` and `labels`.
 async fn many_to_many(
     client: &impl crate::store::pool::Queryable,
     resource: &Resource,
