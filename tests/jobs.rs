@@ -41,23 +41,10 @@ async fn template(node: &Node, admin: &Api, playbooks: &[(&str, &str)]) -> Value
         .await
 }
 
-/// Whether a process whose command line contains `pattern` is alive.
-fn running(pattern: &str) -> bool {
-    std::fs::read_dir("/proc")
-        .expect("proc")
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .any(|cmd| {
-            String::from_utf8_lossy(&cmd)
-                .replace('\0', " ")
-                .contains(pattern)
-        })
-}
-
 /// Waits (bounded) until no process matches `pattern`.
 async fn wait_gone(pattern: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while running(pattern) {
+    while common::process_running(pattern) {
         assert!(
             Instant::now() < deadline,
             "a process of the {what} run is still alive"
@@ -326,7 +313,7 @@ async fn a_crash_fails_the_running_job_and_releases_its_unit() {
     let (_, launched) = admin.post(&launch_url, json!({})).await;
     let id = launched["id"].as_i64().expect("job id");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !running("sleep 4821") {
+    while !common::process_running("sleep 4821") {
         assert!(Instant::now() < deadline, "the task never started");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -376,10 +363,10 @@ async fn a_crash_fails_the_running_job_and_releases_its_unit() {
     // The crash left the run's processes going; the restarted node stops
     // them (and removes the private data dir with its secrets).
     let deadline = Instant::now() + Duration::from_secs(30);
-    while running("sleep 4821") && Instant::now() < deadline {
+    while common::process_running("sleep 4821") && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let left = running("sleep 4821");
+    let left = common::process_running("sleep 4821");
     let _ = std::process::Command::new("pkill")
         .args(["-f", "sleep 4821"])
         .status();
@@ -405,7 +392,7 @@ async fn a_canceled_job_stops_and_leaves_no_process() {
     let url = launched["url"].as_str().expect("url").to_string();
     let deadline = Instant::now() + Duration::from_secs(60);
     // Wait until the task is really running.
-    while !running("sleep 4817") {
+    while !common::process_running("sleep 4817") {
         assert!(Instant::now() < deadline, "the task never started");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

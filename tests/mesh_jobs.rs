@@ -34,6 +34,13 @@ const STEPS: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: 
 const PAUSE: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait\n      \
                      command: sleep 600\n";
 
+/// The task of CRASHING, with a duration no other test uses.
+const CRASHING_TASK: &str = "sleep 6173";
+
+/// Runs far longer than any test, to be cut short by a crash.
+const CRASHING: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait\n      \
+                        command: sleep 6173\n";
+
 /// A joined mesh node: its data dir and how to start it again.
 struct MeshNode {
     dir: tempfile::TempDir,
@@ -572,6 +579,31 @@ async fn jobs_run_on_execution_nodes_through_a_hop() {
     for hop in &mut cluster.hops {
         hop.proc.assert_running();
     }
+
+    // exec-2 crashes mid-job (SIGKILL: its run's processes go on) and
+    // starts again: its executor fails the unit, the job ends saying why,
+    // and the node stops the run's processes and removes its data dir.
+    let crashing = template_on_exec2(&cluster.node, &admin, CRASHING, "crashing").await;
+    let url = launch(&admin, &crashing).await;
+    common::eventually("the run's sleep on exec-2", PATIENCE, || {
+        let found = common::process_running(CRASHING_TASK);
+        async move { found.then_some(()) }
+    })
+    .await;
+    cluster.exec2.restart();
+    let job = admin.finished(&url).await;
+    assert_eq!(job["status"], "error", "{job}");
+    let explanation = job["job_explanation"].as_str().unwrap_or_default();
+    assert!(explanation.contains("executor restarted"), "{job}");
+    common::eventually("the crashed run's sleep stopped", PATIENCE, || {
+        let gone = !common::process_running(CRASHING_TASK);
+        async move { gone.then_some(()) }
+    })
+    .await;
+    let left: Vec<_> = std::fs::read_dir(&work)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
 
     // exec-1's instance lists its mesh peer, hop-1, as the mesh sees it.
     let exec1 = common::eventually("exec-1 linked to hop-1", PATIENCE, || {

@@ -374,6 +374,7 @@ pub async fn serve_node(config: &Config) -> Result<(), MeshError> {
         .map_err(|key| MeshError::Config(format!("controllers.json: bad key {key}")))?;
     let executor = match config.role {
         actors::NodeRole::Execution => {
+            stop_crashed_runs(&dir.join("work"));
             let mut workers = WorkerRegistry::new();
             workers.register(
                 ANSIBLE_RUNNER,
@@ -806,6 +807,22 @@ pub fn stop_leftovers(dir: &Path, remove: bool) {
     }
     if remove {
         let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Stops what the runs going when this execution node last stopped left:
+/// a run removes its data dir when it ends, so every dir still under
+/// `work` is a run the node's crash cut short. Its processes may still be
+/// going (a SIGKILL does not reach the node's children) and its dir holds
+/// the job's secrets; the executor fails its unit when it loads.
+fn stop_crashed_runs(work: &Path) {
+    let Ok(entries) = std::fs::read_dir(work) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        tracing::warn!(dir = %dir.display(), "stopping what a run cut short by a crash left");
+        stop_leftovers(&dir, true);
     }
 }
 

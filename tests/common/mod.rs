@@ -448,6 +448,19 @@ impl Drop for Proc {
 
 /// Waits until no process names `work` (a node's private data dirs);
 /// after `patience`, panics naming those left.
+/// Whether some process's command line contains `pattern`.
+pub fn process_running(pattern: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|cmd| {
+            String::from_utf8_lossy(&cmd)
+                .replace('\0', " ")
+                .contains(pattern)
+        })
+}
+
 pub async fn no_process_left(work: &Path, patience: Duration, when: &str) {
     let deadline = Instant::now() + patience;
     loop {
