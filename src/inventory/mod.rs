@@ -213,6 +213,14 @@ pub async fn group_edges(
         .collect())
 }
 
+/// A host's `host_summaries` when it is in no group and ran no job.
+pub fn host_without_relations() -> Map<String, Value> {
+    let mut summary = Map::new();
+    summary.insert("groups".into(), json!({"count": 0, "results": []}));
+    summary.insert("recent_jobs".into(), json!([]));
+    summary
+}
+
 /// What AWX's host serializer adds to `summary_fields`: the first five
 /// `groups` by id with their count, and the five most recent jobs that ran
 /// on the host (`recent_jobs`); by host id.
@@ -220,12 +228,10 @@ pub async fn host_summaries(
     client: &impl Queryable,
     ids: &[i64],
 ) -> Result<HashMap<i64, Map<String, Value>>, StoreError> {
-    let mut out: HashMap<i64, Map<String, Value>> = HashMap::new();
-    for id in ids {
-        let entry = out.entry(*id).or_default();
-        entry.insert("groups".into(), json!({"count": 0, "results": []}));
-        entry.insert("recent_jobs".into(), json!([]));
-    }
+    let mut out: HashMap<i64, Map<String, Value>> = ids
+        .iter()
+        .map(|id| (*id, host_without_relations()))
+        .collect();
     if ids.is_empty() {
         return Ok(out);
     }

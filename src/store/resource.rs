@@ -671,33 +671,69 @@ pub async fn insert(
     Ok(client.fetch_one(&statement, &refs).await?.get(0))
 }
 
-/// Inserts a new object and its activity stream entry in one statement, so
-/// one round trip commits both (or neither); returns the object's id and,
-/// for a resource stored in one table, the object as `get` reads it (its
-/// computed fields as of before the insert: right for an object nothing
-/// refers to yet). The entry is linked to the new object only.
-pub async fn insert_logged(
-    client: &impl Queryable,
-    resource: &Resource,
-    values: &[(&'static Field, Value)],
-    actor: Option<i64>,
-    entry: &super::activity::Entry<'_>,
-) -> Result<(i64, Option<Map<String, Value>>), StoreError> {
-    let (mut ctes, mut params) = insert_ctes(resource, values, actor);
-    ctes.push(super::activity::new_object_ctes(entry, &mut params));
-    let refs = param_refs(&params);
-    if let Storage::Table(_) = resource.storage {
-        let statement = format!(
-            "WITH {} SELECT {} FROM new o",
-            ctes.join(", "),
-            select_list(resource, "o")
-        );
-        let row = row_to_map(resource, &client.fetch_one(&statement, &refs).await?)?;
-        let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
-        return Ok((id, Some(row)));
+/// A new object and its activity stream entry inserted in one statement,
+/// so one round trip commits both (or neither). It returns the object's id
+/// and, for a resource stored in one table, the object as `get` reads it
+/// (its computed fields as of before the insert: right for an object
+/// nothing refers to yet). The entry is linked to the new object only.
+pub struct LoggedInsert {
+    statement: String,
+    params: Vec<Param>,
+    returns_row: bool,
+}
+
+impl LoggedInsert {
+    /// The statement that inserts an object of `resource` with `values`
+    /// and logs `entry`.
+    pub fn new(
+        resource: &Resource,
+        values: &[(&'static Field, Value)],
+        actor: Option<i64>,
+        entry: &super::activity::Entry<'_>,
+    ) -> LoggedInsert {
+        let (mut ctes, mut params) = insert_ctes(resource, values, actor);
+        ctes.push(super::activity::new_object_ctes(entry, &mut params));
+        let (statement, returns_row) = match resource.storage {
+            Storage::Table(_) => (
+                format!(
+                    "WITH {} SELECT {} FROM new o",
+                    ctes.join(", "),
+                    select_list(resource, "o")
+                ),
+                true,
+            ),
+            Storage::Inherited { .. } => (
+                format!("WITH {} SELECT id FROM new", ctes.join(", ")),
+                false,
+            ),
+        };
+        LoggedInsert {
+            statement,
+            params,
+            returns_row,
+        }
     }
-    let statement = format!("WITH {} SELECT id FROM new", ctes.join(", "));
-    Ok((client.fetch_one(&statement, &refs).await?.get(0), None))
+
+    /// The statement's SQL, to prepare ahead.
+    pub fn sql(&self) -> &str {
+        &self.statement
+    }
+
+    /// Runs the insert: the new object's id, and its row if it returns one.
+    pub async fn run(
+        &self,
+        client: &impl Queryable,
+        resource: &Resource,
+    ) -> Result<(i64, Option<Map<String, Value>>), StoreError> {
+        let refs = param_refs(&self.params);
+        let row = client.fetch_one(&self.statement, &refs).await?;
+        if !self.returns_row {
+            return Ok((row.get(0), None));
+        }
+        let row = row_to_map(resource, &row)?;
+        let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
+        Ok((id, Some(row)))
+    }
 }
 
 /// The data-modifying CTEs that insert an object, the last one `new` with

@@ -95,6 +95,12 @@ pub async fn render_one(
         lookup::slug(state, resource, id),
     )?;
     let mut object = rendered.pop().ok_or(ApiError::NotFound)?;
+    link_named_url(&mut object, resource, slug);
+    Ok(object)
+}
+
+/// Adds the object's named URL to its `related` links, if it has one.
+fn link_named_url(object: &mut Value, resource: &Resource, slug: Option<String>) {
     if let Some(slug) = slug
         && let Some(related) = object.get_mut("related").and_then(Value::as_object_mut)
     {
@@ -103,7 +109,6 @@ pub async fn render_one(
             Value::String(format!("/api/v2/{}/{slug}/", resource.path)),
         );
     }
-    Ok(object)
 }
 
 /// `GET /api/v2/<path>/{id}/`.
@@ -246,20 +251,29 @@ pub async fn create_from(
     body: &Map<String, Value>,
     extra: Vec<(&'static Field, Value)>,
 ) -> Result<i64, ApiError> {
-    Ok(create_reading(resource, state, caller, body, extra)
+    Ok(create_reading(resource, state, caller, body, extra, false)
         .await?
         .0)
 }
 
-/// `create_from`, also returning the new object as read while writing it,
-/// when the write could read it.
+/// A new object as its write read it back, with what rendering it needs,
+/// read beside the write.
+struct NewView {
+    row: Map<String, Value>,
+    fetched: serialize::Fetched,
+    parents: Option<lookup::ParentNames>,
+}
+
+/// `create_from`; with `view`, also the new object as read while writing
+/// it, when the write could read it and the caller may see it all.
 async fn create_reading(
     resource: &'static Resource,
     state: &State,
     caller: &Caller,
     body: &Map<String, Value>,
     extra: Vec<(&'static Field, Value)>,
-) -> Result<(i64, Option<Map<String, Value>>), ApiError> {
+    view: bool,
+) -> Result<(i64, Option<NewView>), ApiError> {
     if matches!(resource.access.create, crate::resource::Create::Never) {
         return Err(ApiError::MethodNotAllowed("POST".into()));
     }
@@ -292,9 +306,38 @@ async fn create_reading(
         // Nothing else to write: the row and its activity entry go in one
         // statement, committed on its own, one round trip instead of four.
         let entry = create_entry(state, resource, caller, 0, &map);
-        return store::insert_logged(&*conn, resource, &values, Some(caller.user.id), &entry)
+        let logged = store::LoggedInsert::new(resource, &values, Some(caller.user.id), &entry);
+        let insert = async {
+            logged
+                .run(&*conn, resource)
+                .await
+                .map_err(|err| ApiError::from(err).about(resource.display))
+        };
+        if !(view && caller.sees_all()) {
+            return Ok((insert.await?.0, None));
+        }
+        // Sent behind the insert on the same connection, what rendering
+        // the new object reads costs no round trip of its own, and reads
+        // what the insert committed. The insert's statement is prepared
+        // first (once per connection) so that nothing overtakes it.
+        conn.prepared(logged.sql())
             .await
-            .map_err(|err| ApiError::from(err).about(resource.display));
+            .map_err(StoreError::from)?;
+        let (inserted, fetched, parents) = tokio::join!(
+            insert,
+            serialize::fetch_new(&*conn, caller, resource, &map),
+            lookup::parent_names(&*conn, resource, &map),
+        );
+        let (id, row) = inserted?;
+        let view = match row {
+            Some(row) => Some(NewView {
+                row,
+                fetched: fetched?,
+                parents: parents?,
+            }),
+            None => None,
+        };
+        return Ok((id, view));
     }
     let tx = conn.transaction().await.map_err(StoreError::from)?;
     let id = insert_object(&tx, resource, caller, &values, &map).await?;
@@ -365,8 +408,8 @@ pub async fn create(
         return crate::api::tokens::create(state, req, Authenticated(caller), bytes).await;
     }
     let body = body::object(&req, &bytes)?;
-    let (id, row) = create_reading(resource, &state, &caller, &body, Vec::new()).await?;
-    created_with(resource, &state, &caller, id, row).await
+    let (id, view) = create_reading(resource, &state, &caller, &body, Vec::new(), true).await?;
+    created_with(resource, &state, &caller, id, view).await
 }
 
 /// 201 with the new object and its `Location`.
@@ -385,23 +428,33 @@ async fn created_with(
     state: &State,
     caller: &Caller,
     id: i64,
-    read_back: Option<Map<String, Value>>,
+    view: Option<NewView>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut caller = caller.clone();
-    let row = match read_back {
+    let object = match view {
         // What the write read back is what a caller who sees all may read.
-        Some(row) if caller.sees_all() => row,
+        Some(view) if caller.sees_all() => {
+            let slug = match view.parents {
+                Some(parents) => parents.slug(resource, &view.row),
+                None => lookup::slug(state, resource, id).await?,
+            };
+            let mut object = serialize::assemble(caller, resource, vec![view.row], view.fetched)
+                .pop()
+                .ok_or(ApiError::NotFound)?;
+            link_named_url(&mut object, resource, slug);
+            object
+        }
         _ => {
+            let mut caller = caller.clone();
             // The caller's roles were read before the object existed; read
             // them again so the roles it just gained (as its admin, say) count.
             if !caller.is_superuser() {
                 caller.held =
                     std::sync::Arc::new(rbac::held_roles(&state.db, caller.user.id).await?);
             }
-            readable(state, &caller, resource, id).await?
+            let row = readable(state, &caller, resource, id).await?;
+            render_one(state, &caller, resource, row).await?
         }
     };
-    let object = render_one(state, &caller, resource, row).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", resource.url(id)))
         .json(object))

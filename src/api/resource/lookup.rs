@@ -1,9 +1,12 @@
 //! `{id}` in a path: an integer, or a named URL (`Web++Default`).
 
+use serde_json::{Map, Value};
+
 use crate::api::State;
 use crate::api::error::ApiError;
 use crate::resource::Resource;
 use crate::resources;
+use crate::store::pool::Queryable;
 use crate::store::resource as store;
 
 /// The id an `{id}` path segment names, or 404.
@@ -172,17 +175,27 @@ pub async fn slug(
         _ => {}
     }
     drop(conn);
-    // The chain of names up to the last declared parent, read in one
-    // statement that joins each object to its parent.
+    let Some(levels) = name_levels(resource) else {
+        return Ok(None);
+    };
+    let conn = state
+        .db
+        .get()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    Ok(store::name_chain(&*conn, &levels, id)
+        .await?
+        .map(|names| join_names(&names)))
+}
+
+/// The levels of `resource`'s named URL, each joined to its parent in one
+/// statement: its own name up to the last declared parent's.
+fn name_levels(resource: &'static Resource) -> Option<Vec<store::NameLevel<'static>>> {
     let mut levels = Vec::new();
     let mut current = resource;
     for _ in 0..4 {
-        let Some(decl) = current.named_url else {
-            return Ok(None);
-        };
-        let Some(field) = current.field(decl.field) else {
-            return Ok(None);
-        };
+        let decl = current.named_url?;
+        let field = current.field(decl.field)?;
         let fk_field = decl.parent.and_then(|fk| current.field(fk));
         levels.push(store::NameLevel {
             resource: current,
@@ -192,27 +205,64 @@ pub async fn slug(
         let Some(fk) = decl.parent else {
             break;
         };
-        let target = current.field(fk).and_then(|f| match f.kind {
+        current = current.field(fk).and_then(|f| match f.kind {
             crate::resource::Kind::Fk(target) => resources::by_type(target),
             _ => None,
-        });
-        let Some(target) = target else {
-            return Ok(None);
-        };
-        current = target;
+        })?;
     }
-    let conn = state
-        .db
-        .get()
-        .await
-        .map_err(crate::store::StoreError::from)?;
-    let Some(names) = store::name_chain(&*conn, &levels, id).await? else {
-        return Ok(None);
-    };
-    // A missing parent leaves an empty part, as AWX writes it (`Foo++`).
+    Some(levels)
+}
+
+/// A named URL from its names; a missing parent leaves an empty part, as
+/// AWX writes it (`Foo++`).
+fn join_names(names: &[Option<String>]) -> String {
     let parts: Vec<String> = names
         .iter()
         .map(|name| name.as_deref().map(escape).unwrap_or_default())
         .collect();
-    Ok(Some(parts.join("++")))
+    parts.join("++")
+}
+
+/// The names above a new object in its named URL, read while the object
+/// is being written: `None` inside when its resource has no named URL.
+pub struct ParentNames(Option<Vec<Option<String>>>);
+
+impl ParentNames {
+    /// The new object's named URL, from the row its write returned.
+    pub fn slug(self, resource: &'static Resource, row: &Map<String, Value>) -> Option<String> {
+        let parents = self.0?;
+        let own = resource
+            .named_url
+            .and_then(|decl| row.get(decl.field))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_default();
+        let mut names = vec![Some(own)];
+        names.extend(parents);
+        Some(join_names(&names))
+    }
+}
+
+/// The parents' names for a new object of `resource` with `values`, or
+/// `None` when they are read with the object once written (`slug`): for
+/// credentials and their types, or a parent gone meanwhile.
+pub async fn parent_names(
+    client: &impl Queryable,
+    resource: &'static Resource,
+    values: &Map<String, Value>,
+) -> Result<Option<ParentNames>, ApiError> {
+    if matches!(resource.type_name, "credential_type" | "credential") {
+        return Ok(None);
+    }
+    let Some(levels) = name_levels(resource) else {
+        return Ok(Some(ParentNames(None)));
+    };
+    let Some(fk) = levels.first().and_then(|level| level.parent) else {
+        return Ok(Some(ParentNames(Some(Vec::new()))));
+    };
+    let Some(parent) = values.get(fk.name).and_then(Value::as_i64) else {
+        return Ok(Some(ParentNames(Some(vec![None]))));
+    };
+    let above = store::name_chain(client, &levels[1..], parent).await?;
+    Ok(above.map(|names| ParentNames(Some(names))))
 }

@@ -49,17 +49,19 @@ fn capabilities(
     caps
 }
 
-/// Renders `rows` of `resource` for `caller`, fetching what the summaries
-/// need in one query per referenced resource.
-pub async fn render(
-    state: &State,
-    caller: &Caller,
-    resource: &'static Resource,
-    rows: Vec<Map<String, Value>>,
-) -> Result<Vec<Value>, ApiError> {
-    let conn = state.db.get().await.map_err(StoreError::from)?;
-    // Foreign keys to summarize, grouped by the resource they point to.
-    let mut fk_fields: Vec<(&'static str, &'static Resource)> = Vec::new();
+/// What rendering rows of a resource reads besides the rows: the
+/// summaries of what they reference, their object roles, whether the
+/// caller may change each, and their many-to-many and job summaries.
+pub struct Fetched {
+    summaries: HashMap<&'static str, HashMap<i64, Map<String, Value>>>,
+    roles: HashMap<i64, HashMap<String, i64>>,
+    changeable: Vec<bool>,
+    many: HashMap<i64, Map<String, Value>>,
+}
+
+/// The foreign keys of `resource` that its objects summarize.
+fn summarized_fks(resource: &Resource) -> Vec<(&'static str, &'static Resource)> {
+    let mut fk_fields = Vec::new();
     for field in resource.fields.iter().chain([&CREATED_BY, &MODIFIED_BY]) {
         if let Kind::Fk(target) = field.kind {
             if field.write_only
@@ -72,6 +74,51 @@ pub async fn render(
             }
         }
     }
+    fk_fields
+}
+
+/// Renders `rows` of `resource` for `caller`, fetching what the summaries
+/// need in one query per referenced resource.
+pub async fn render(
+    state: &State,
+    caller: &Caller,
+    resource: &'static Resource,
+    rows: Vec<Map<String, Value>>,
+) -> Result<Vec<Value>, ApiError> {
+    let conn = state.db.get().await.map_err(StoreError::from)?;
+    let fetched = fetch(&*conn, caller, resource, &rows, true).await?;
+    Ok(assemble(caller, resource, rows, fetched))
+}
+
+/// What rendering a new object of `resource` with `values` reads, fetched
+/// while the object is being written (its id unknown yet): a new object
+/// is in no many-to-many relation and has run no job. Only for resources
+/// without object roles, which the object would have to be read for.
+pub async fn fetch_new(
+    client: &impl crate::store::pool::Queryable,
+    caller: &Caller,
+    resource: &'static Resource,
+    values: &Map<String, Value>,
+) -> Result<Fetched, StoreError> {
+    debug_assert!(resource.roles.is_empty());
+    let mut row = values.clone();
+    row.insert("created_by".into(), Value::from(caller.user.id));
+    row.insert("modified_by".into(), Value::from(caller.user.id));
+    fetch(client, caller, resource, &[row], false).await
+}
+
+/// Reads what rendering `rows` needs, every query at once on `client`:
+/// they travel pipelined, so a page costs about one round trip instead of
+/// one per query. `stored`: the rows' ids name stored objects (not one
+/// being written), whose roles and relations are read.
+async fn fetch(
+    client: &impl crate::store::pool::Queryable,
+    caller: &Caller,
+    resource: &'static Resource,
+    rows: &[Map<String, Value>],
+    stored: bool,
+) -> Result<Fetched, StoreError> {
+    let fk_fields = summarized_fks(resource);
     // What the summaries need, by the resource referenced.
     let mut targets: Vec<(&'static Resource, Vec<i64>)> = Vec::new();
     for (_, target) in &fk_fields {
@@ -89,32 +136,52 @@ pub async fn render(
             .collect();
         targets.push((target, ids));
     }
-    let ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|row| row.get("id").and_then(Value::as_i64))
-        .collect();
-    // Every query at once on the one connection: they travel pipelined, so
-    // a page costs about one round trip instead of one per query.
-    let client = &*conn;
-    let summary_query = store::summaries_of(client, &targets);
+    let ids: Vec<i64> = if stored {
+        rows.iter()
+            .filter_map(|row| row.get("id").and_then(Value::as_i64))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let roles_query = async {
-        if resource.roles.is_empty() {
+        if resource.roles.is_empty() || ids.is_empty() {
             Ok(HashMap::new())
         } else {
             rbac::roles_of(client, resource.type_name, &ids).await
         }
     };
     let (summaries, roles, changeable, mut many, history) = tokio::try_join!(
-        summary_query,
+        store::summaries_of(client, &targets),
         roles_query,
-        rbac::can_change_each(client, caller, resource, &rows),
+        rbac::can_change_each(client, caller, resource, rows),
         many_to_many(client, resource, &ids),
         job_history(client, resource, &ids),
     )?;
     for (id, extra) in history {
         many.entry(id).or_default().extend(extra);
     }
+    Ok(Fetched {
+        summaries,
+        roles,
+        changeable,
+        many,
+    })
+}
 
+/// `rows` rendered with what was fetched for them.
+pub fn assemble(
+    caller: &Caller,
+    resource: &'static Resource,
+    rows: Vec<Map<String, Value>>,
+    fetched: Fetched,
+) -> Vec<Value> {
+    let Fetched {
+        summaries,
+        roles,
+        changeable,
+        mut many,
+    } = fetched;
+    let fk_fields = summarized_fks(resource);
     let mut out = Vec::with_capacity(rows.len());
     for (row, can_change) in rows.into_iter().zip(changeable) {
         let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
@@ -156,9 +223,8 @@ pub async fn render(
             }
             summary.insert("object_roles".into(), Value::Object(map));
         }
-        if let Some(extra) = many.remove(&id) {
-            summary.extend(extra);
-        }
+        // A new object's relations were not read: it has none.
+        summary.extend(many.remove(&id).unwrap_or_else(|| no_relations(resource)));
         summary.insert(
             "user_capabilities".into(),
             Value::Object(capabilities(caller, resource, can_change, roles.get(&id))),
@@ -196,7 +262,7 @@ pub async fn render(
         }
         out.push(Value::Object(object));
     }
-    Ok(out)
+    out
 }
 
 /// A template's `last_job` and `recent_jobs` (its ten newest, newest
@@ -265,13 +331,32 @@ async fn job_history(
     Ok(out)
 }
 
+/// The relation summaries of an object of `resource` that is in no
+/// relation and ran no job (a new one).
+fn no_relations(resource: &Resource) -> Map<String, Value> {
+    let mut summary = Map::new();
+    match resource.type_name {
+        "job_template" | "workflow_job_template" => {
+            if resource.type_name == "job_template" {
+                summary.insert("credentials".into(), json!([]));
+            }
+            summary.insert("labels".into(), json!({"count": 0, "results": []}));
+            summary.insert("recent_jobs".into(), json!([]));
+        }
+        "host" => summary = crate::inventory::host_without_relations(),
+        _ => {}
+    }
+    summary
+}
+
 /// The many-to-many summaries AWX shows on templates: `credentials` and `labels`.
 async fn many_to_many(
     client: &impl crate::store::pool::Queryable,
     resource: &Resource,
     ids: &[i64],
 ) -> Result<HashMap<i64, Map<String, Value>>, StoreError> {
-    let mut out: HashMap<i64, Map<String, Value>> = HashMap::new();
+    let mut out: HashMap<i64, Map<String, Value>> =
+        ids.iter().map(|id| (*id, no_relations(resource))).collect();
     let (credentials, labels) = match resource.type_name {
         "job_template" => (
             Some("job_template_credentials"),
@@ -285,13 +370,6 @@ async fn many_to_many(
         "host" => return crate::inventory::host_summaries(client, ids).await,
         _ => return Ok(out),
     };
-    for id in ids {
-        let entry = out.entry(*id).or_default();
-        if credentials.is_some() {
-            entry.insert("credentials".into(), Value::Array(Vec::new()));
-        }
-        entry.insert("labels".into(), json!({"count": 0, "results": []}));
-    }
     if let Some(table) = credentials {
         let rows = client
             .fetch(
