@@ -68,6 +68,13 @@ fn cipher(node: &Node) -> rawx::crypto::fields::Cipher {
     rawx::crypto::fields::Cipher::new(&secret).expect("cipher")
 }
 
+/// `user_capabilities.copy` of the object at `url`, as `api` reads it.
+async fn copy_capability(api: &Api, url: &str) -> Value {
+    let (status, object) = api.get(url).await;
+    assert_eq!(status, 200, "{object}");
+    object["summary_fields"]["user_capabilities"]["copy"].clone()
+}
+
 async fn names(api: &Api, path: &str) -> Vec<String> {
     let mut names = api.names(path).await;
     names.sort();
@@ -95,6 +102,10 @@ async fn projects_credentials_and_environments_copy_their_fields() {
     let (status, answer) = admin.get(copy_url).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer, json!({"can_copy": true}));
+    assert_eq!(
+        copy_capability(&admin, &format!("/api/v2/projects/{}/", id(&project))).await,
+        true
+    );
 
     // The name is required, may not be blank, and may not be the original's.
     let (status, body, _) = post_copy(&admin, copy_url, json!({})).await;
@@ -272,6 +283,8 @@ async fn projects_credentials_and_environments_copy_their_fields() {
         .await;
     let reader_api = node.as_user("reader", "reader-pw");
     assert_eq!(reader_api.get(copy_url).await.1, json!({"can_copy": false}));
+    let project_url = format!("/api/v2/projects/{}/", id(&project));
+    assert_eq!(copy_capability(&reader_api, &project_url).await, false);
     let (status, body, _) = post_copy(&reader_api, copy_url, json!({})).await;
     assert_eq!(status, 403, "permission comes before the body: {body}");
     let (status, _, _) = post_copy(&reader_api, copy_url, json!({"name": "mine"})).await;
@@ -291,6 +304,7 @@ async fn projects_credentials_and_environments_copy_their_fields() {
         )
         .await;
     let maker_api = node.as_user("maker", "maker-pw");
+    assert_eq!(copy_capability(&maker_api, &project_url).await, true);
     let made = copied(&maker_api, &project, "demo 3").await;
     assert_eq!(
         made["summary_fields"]["user_capabilities"]["edit"], true,
@@ -420,6 +434,8 @@ async fn inventories_copy_their_groups_hosts_and_memberships() {
         user_api.get(&format!("{inv_url}copy/")).await.1,
         json!({"can_copy": false})
     );
+    assert_eq!(copy_capability(&user_api, &inv_url).await, false);
+    assert_eq!(copy_capability(&admin, &inv_url).await, true);
     let (status, body, _) = post_copy(
         &user_api,
         &format!("{inv_url}copy/"),
@@ -582,6 +598,9 @@ async fn job_templates_copy_credentials_labels_groups_and_surveys() {
         runner_api.get(&format!("{jt_url}copy/")).await.1,
         json!({"can_copy": false})
     );
+    // The capability, as AWX's, asks only for the project and inventory;
+    // the copy itself also needs the credentials.
+    assert_eq!(copy_capability(&runner_api, &jt_url).await, true);
     let (status, body, _) = post_copy(
         &runner_api,
         &format!("{jt_url}copy/"),

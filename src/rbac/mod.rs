@@ -303,6 +303,65 @@ pub async fn can_create(
     }
 }
 
+/// Whether the caller may copy each of `objects`, AWX's `copy`
+/// capability: whether they could create an object with its values (the
+/// resource's create rule) and hold the roles a copy declares it uses (a
+/// template's inventory). One roles read per rule, not per object; the
+/// copy endpoint itself also checks what a copy's parts link to.
+pub async fn can_copy_each(
+    client: &impl Queryable,
+    caller: &Caller,
+    resource: &Resource,
+    objects: &[Map<String, Value>],
+) -> Result<Vec<bool>, StoreError> {
+    let Some(copying) = &resource.copy else {
+        return Ok(vec![false; objects.len()]);
+    };
+    if caller.is_superuser() || caller.read_only {
+        return Ok(vec![caller.is_superuser(); objects.len()]);
+    }
+    // (field, role, whether the field may be empty): what a copy uses may
+    // be unset; what the create rule names may not.
+    let mut needs: Vec<(&str, &str, bool)> = copying
+        .uses
+        .iter()
+        .map(|(field, role)| (*field, *role, true))
+        .collect();
+    match resource.access.create {
+        Create::FkRole(field, role) => needs.push((field, role, false)),
+        Create::Custom => {}
+        Create::SuperuserOnly | Create::Never => return Ok(vec![false; objects.len()]),
+    }
+    let held = futures_util::future::try_join_all(needs.iter().map(|(field, _, _)| async {
+        let Some(target) = fk_target(resource, field) else {
+            return Ok(HashMap::new());
+        };
+        let ids: Vec<i64> = objects.iter().filter_map(|o| fk_id(o, field)).collect();
+        roles_of(client, target, &ids).await
+    }))
+    .await?;
+    let mut allowed = Vec::with_capacity(objects.len());
+    for object in objects {
+        let mut may = needs
+            .iter()
+            .zip(&held)
+            .all(
+                |((field, role, optional), roles)| match fk_id(object, field) {
+                    None => *optional,
+                    Some(id) => roles
+                        .get(&id)
+                        .and_then(|r| r.get(*role))
+                        .is_some_and(|id| caller.holds(*id)),
+                },
+            );
+        if may && matches!(resource.access.create, Create::Custom) {
+            may = custom_create(client, caller, resource, object).await?;
+        }
+        allowed.push(may);
+    }
+    Ok(allowed)
+}
+
 /// Creates the roles of a new object and links them to the roles that
 /// imply them.
 pub async fn create_object_roles(

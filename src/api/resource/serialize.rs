@@ -14,13 +14,15 @@ use crate::store::StoreError;
 use crate::store::resource::{self as store, CREATED_BY, MODIFIED_BY};
 
 /// What `caller` may do with one object, as AWX's `user_capabilities`:
-/// `edit` and `delete` for every resource; `start` and `schedule` where the
+/// `edit` and `delete` for every resource; `copy` where it can be copied;
+/// `start` and `schedule` where the
 /// object runs (a template's `execute_role`, a project's `update_role`);
 /// `adhoc` on inventories (`adhoc_role`). A read-only token starts nothing.
 fn capabilities(
     caller: &Caller,
     resource: &Resource,
     can_change: bool,
+    can_copy: bool,
     object_roles: Option<&HashMap<String, i64>>,
 ) -> Map<String, Value> {
     let holds = |field: &str| {
@@ -33,6 +35,9 @@ fn capabilities(
     let mut caps = Map::new();
     caps.insert("edit".into(), Value::Bool(can_change));
     caps.insert("delete".into(), Value::Bool(can_change));
+    if resource.copy.is_some() {
+        caps.insert("copy".into(), Value::Bool(can_copy));
+    }
     let runs_with = match resource.type_name {
         "job_template" | "workflow_job_template" => Some("execute_role"),
         "project" => Some("update_role"),
@@ -56,6 +61,7 @@ pub struct Fetched {
     summaries: HashMap<&'static str, HashMap<i64, Map<String, Value>>>,
     roles: HashMap<i64, HashMap<String, i64>>,
     changeable: Vec<bool>,
+    copyable: Vec<bool>,
     many: HashMap<i64, Map<String, Value>>,
 }
 
@@ -150,10 +156,11 @@ async fn fetch(
             rbac::roles_of(client, resource.type_name, &ids).await
         }
     };
-    let (summaries, roles, changeable, mut many, history) = tokio::try_join!(
+    let (summaries, roles, changeable, copyable, mut many, history) = tokio::try_join!(
         store::summaries_of(client, &targets),
         roles_query,
         rbac::can_change_each(client, caller, resource, rows),
+        rbac::can_copy_each(client, caller, resource, rows),
         many_to_many(client, resource, &ids),
         job_history(client, resource, &ids),
     )?;
@@ -164,6 +171,7 @@ async fn fetch(
         summaries,
         roles,
         changeable,
+        copyable,
         many,
     })
 }
@@ -179,11 +187,12 @@ pub fn assemble(
         summaries,
         roles,
         changeable,
+        copyable,
         mut many,
     } = fetched;
     let fk_fields = summarized_fks(resource);
     let mut out = Vec::with_capacity(rows.len());
-    for (row, can_change) in rows.into_iter().zip(changeable) {
+    for ((row, can_change), can_copy) in rows.into_iter().zip(changeable).zip(copyable) {
         let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
         let url = resource.url(id);
         let mut related = Map::new();
@@ -227,7 +236,13 @@ pub fn assemble(
         summary.extend(many.remove(&id).unwrap_or_else(|| no_relations(resource)));
         summary.insert(
             "user_capabilities".into(),
-            Value::Object(capabilities(caller, resource, can_change, roles.get(&id))),
+            Value::Object(capabilities(
+                caller,
+                resource,
+                can_change,
+                can_copy,
+                roles.get(&id),
+            )),
         );
 
         let mut object = Map::new();
