@@ -38,8 +38,6 @@ const HOSTS: i64 = 10_000;
 const TEMPLATES: usize = 1_000;
 /// Job templates created at once while seeding.
 const SEED_CONCURRENCY: usize = 4;
-/// Sequential host POSTs timed.
-const HOST_POSTS: usize = 500;
 /// Host POSTs sent first and not timed: each pooled connection prepares a
 /// statement the first time it runs it, as pgbench's baseline (which runs
 /// for seconds) has long done when it is measured.
@@ -307,7 +305,7 @@ async fn run(options: Options) {
         }
         let url = format!("{}{path}", node.server.base);
         println!("api_load: wrk {path} ({seconds} s)");
-        let load = run_wrk(&url, &auth, seconds, pid, work.path());
+        let load = run_wrk(&url, &auth, seconds, pid, work.path(), &CONCURRENT);
         let name = format!("baseline-{}", rows.len());
         println!("api_load: pgbench baseline for {path} ({seconds} s)");
         let baseline = run_pgbench(
@@ -329,9 +327,19 @@ async fn run(options: Options) {
     }
 
     // Host POSTs, one after another, then their baseline on one connection.
-    println!("api_load: {HOST_POSTS} sequential POST /api/v2/hosts/");
-    let (post_row, post_mean_ms) =
-        host_posts(&admin, pid, &seeded, &sql, &pg, seconds, work.path()).await;
+    println!("api_load: sequential POST /api/v2/hosts/ ({seconds} s)");
+    let (post_row, post_mean_ms) = host_posts(
+        &admin,
+        &node.server.base,
+        &auth,
+        pid,
+        &seeded,
+        &sql,
+        &pg,
+        seconds,
+        work.path(),
+    )
+    .await;
     rows.push(post_row);
 
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -612,15 +620,34 @@ async fn machine_busy_for(period: Duration) -> Option<f64> {
         .map(|c| c.machine_busy)
 }
 
+/// How wrk loads an endpoint: threads, connections, and a Lua script
+/// that makes each request (a POST's unique body), if any.
+struct Shape<'a> {
+    threads: u32,
+    connections: u32,
+    script: Option<&'a Path>,
+}
+
+/// The GETs' load.
+const CONCURRENT: Shape<'static> = Shape {
+    threads: THREADS,
+    connections: CONNECTIONS,
+    script: None,
+};
+
 /// Runs wrk against `url` for `seconds`, sampling the server's RSS.
-fn run_wrk(url: &str, auth: &str, seconds: u64, pid: u32, dir: &Path) -> Load {
+fn run_wrk(url: &str, auth: &str, seconds: u64, pid: u32, dir: &Path, shape: &Shape) -> Load {
     let out_path = dir.join("wrk.out");
     let out = std::fs::File::create(&out_path).expect("wrk output file");
     let err = out.try_clone().expect("wrk output file");
-    let mut child = Command::new("wrk")
+    let mut command = Command::new("wrk");
+    if let Some(script) = shape.script {
+        command.arg("-s").arg(script);
+    }
+    let mut child = command
         .args([
-            format!("-t{THREADS}"),
-            format!("-c{CONNECTIONS}"),
+            format!("-t{}", shape.threads),
+            format!("-c{}", shape.connections),
             format!("-d{seconds}s"),
             "--latency".into(),
             "--timeout".into(),
@@ -833,9 +860,30 @@ fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
     Some(values[rank.clamp(1, values.len()) - 1])
 }
 
-/// Sequential host POSTs through the API, and their SQL on one connection.
+/// wrk's requests for the host POSTs: one new host each, named uniquely.
+const HOST_POST_LUA: &str = r#"
+local inventory = "INVENTORY"
+local count = 0
+-- wrk.format takes these instead of wrk.headers (the -H auth): copy them.
+local headers = {}
+for name, value in pairs(wrk.headers) do headers[name] = value end
+headers["Content-Type"] = "application/json"
+request = function()
+  count = count + 1
+  local body = string.format(
+    '{"name": "post-host-%d-%d", "inventory": %s, "variables": "ansible_host: 192.168.%d.%d"}',
+    count, math.random(1, 1000000000), inventory, math.floor(count / 256) % 256, count % 256)
+  return wrk.format("POST", "/api/v2/hosts/", headers, body)
+end
+"#;
+
+/// Sequential host POSTs through the API (wrk, one connection: each POST
+/// waits for the one before), and their SQL on one connection.
+#[allow(clippy::too_many_arguments)]
 async fn host_posts(
     admin: &Api,
+    base: &str,
+    auth: &str,
     pid: u32,
     seeded: &Seeded,
     sql: &Sql,
@@ -848,43 +896,37 @@ async fn host_posts(
         let (status, answer) = admin.post("/api/v2/hosts/", body).await;
         assert_eq!(status, 201, "warm-up POST: {answer}");
     }
-    let mut latencies = Vec::with_capacity(HOST_POSTS);
-    let mut problem = None;
-    let mut failed = 0u64;
-    let mut peak: Option<u64> = None;
-    let mark = CpuMark::now(Some(pid));
-    for i in 0..HOST_POSTS {
-        let body = json!({
-            "name": format!("post-host-{i}"),
-            "inventory": seeded.post_inventory,
-            "variables": format!("ansible_host: 192.168.{}.{}", i / 256, i % 256),
-        });
-        let at = Instant::now();
-        let (status, answer) = admin.post("/api/v2/hosts/", body).await;
-        latencies.push(at.elapsed().as_secs_f64() * 1000.0);
-        if let Some(rss) = rss_kb(pid, "VmRSS") {
-            peak = Some(peak.map_or(rss, |p| p.max(rss)));
-        }
-        if status != 201 {
-            failed += 1;
-            problem.get_or_insert_with(|| format!("POST answered {status}: {answer}"));
-        }
-    }
-    let mean_ms = if latencies.is_empty() {
-        None
+    let script = dir.join("host-post.lua");
+    let lua = HOST_POST_LUA.replace("INVENTORY", &seeded.post_inventory.to_string());
+    std::fs::write(&script, lua).expect("wrk script");
+    let sequential = Shape {
+        threads: 1,
+        connections: 1,
+        script: Some(&script),
+    };
+    let url = format!("{base}/api/v2/hosts/");
+    let load = run_wrk(&url, auth, seconds, pid, dir, &sequential);
+    // Every answered POST made its host: count them.
+    let (_, hosts) = admin
+        .get(&format!(
+            "/api/v2/inventories/{}/hosts/?page_size=1",
+            seeded.post_inventory
+        ))
+        .await;
+    let made = hosts["count"].as_u64().unwrap_or(0);
+    let answered = load.requests.unwrap_or(0);
+    let warm = HOST_POST_WARMUP as u64;
+    let problem = if load.non_2xx > 0 {
+        Some(format!("{} POSTs were refused", load.non_2xx))
+    } else if made < warm + answered {
+        Some(format!(
+            "{answered} POSTs answered but {} hosts made",
+            made.saturating_sub(warm)
+        ))
     } else {
-        Some(latencies.iter().sum::<f64>() / latencies.len() as f64)
+        None
     };
-    let load = Load {
-        rps: mean_ms.map(|m| 1000.0 / m),
-        p50_ms: percentile(&mut latencies, 50.0),
-        p99_ms: percentile(&mut latencies, 99.0),
-        requests: Some(HOST_POSTS as u64),
-        non_2xx: failed,
-        socket_errors: 0,
-        peak_rss_kb: peak,
-        cpu: mark.and_then(|mark| mark.since(Some(pid))),
-    };
+    let mean_ms = load.rps.map(|rps| 1000.0 / rps);
     println!("api_load: pgbench baseline for POST /api/v2/hosts/ (1 client, {seconds} s)");
     let baseline = run_pgbench("baseline-post", &sql.host_post(), 1, 1, seconds, pg, dir);
     let row = Row {
@@ -1010,25 +1052,28 @@ impl Sql {
         )
     }
 
-    /// `POST /api/v2/hosts/`: auth, the inventory check, the insert and its
-    /// activity entry in a transaction, the new host read back.
+    /// `POST /api/v2/hosts/`: the inventory's existence and kind (the
+    /// credentials come from the cache), then the host and its activity
+    /// entry inserted in one statement that returns the host, and what its
+    /// rendering reads: the summaries and the named URL's parents.
     fn host_post(&self) -> String {
         let user = self.user;
         let inventory = self.post_inventory;
         format!(
-            "{AUTH_SQL}\
-             SELECT o.id, o.name, o.organization_id, o.kind FROM inventories o WHERE o.id = {inventory};\n\
-             BEGIN;\n\
-             INSERT INTO hosts (created_by, modified_by, name, description, inventory_id, enabled, instance_id, variables) \
+            "SELECT EXISTS (SELECT 1 FROM inventories o WHERE o.id = {inventory});\n\
+             SELECT kind FROM inventories WHERE id = {inventory};\n\
+             WITH new AS (INSERT INTO hosts (created_by, modified_by, name, description, inventory_id, enabled, instance_id, variables) \
              VALUES ({user}, {user}, 'pgbench-' || gen_random_uuid(), '', {inventory}, true, '', 'ansible_host: 192.168.0.1') \
-             RETURNING id AS host_id \\gset\n\
-             INSERT INTO activity_stream (actor_id, operation, object1, object2, object_relationship_type, changes, action_node) \
+             RETURNING *), \
+             entry AS (INSERT INTO activity_stream (actor_id, operation, object1, object2, object_relationship_type, changes, action_node) \
              VALUES ({user}, 'create', 'host', '', '', '{{\"name\": \"pgbench\", \"inventory\": {inventory}}}', 'bench') \
-             RETURNING id AS entry_id \\gset\n\
-             INSERT INTO activity_stream_objects (entry_id, object_type, object_id) VALUES (:entry_id, 'host', :host_id);\n\
-             COMMIT;\n\
-             SELECT {HOST_COLUMNS} FROM hosts o WHERE o.id = :host_id;\n\
-             {}{}",
+             RETURNING id), \
+             linked AS (INSERT INTO activity_stream_objects (entry_id, object_type, object_id) \
+             SELECT entry.id, 'host', new.id FROM entry, new ON CONFLICT DO NOTHING) \
+             SELECT {HOST_COLUMNS} FROM new o;\n\
+             {}{}\
+             SELECT n0.name, n0.organization_id, n1.name FROM inventories n0 \
+             LEFT JOIN organizations n1 ON n1.id = n0.organization_id WHERE n0.id = {inventory};\n",
             self.inventory_summary(inventory),
             self.user_summary()
         )
@@ -1109,7 +1154,7 @@ fn print_report(rows: &[Row], seconds: u64, background: (Option<f64>, Option<f64
     println!(
         "api_load: wrk -t{THREADS} -c{CONNECTIONS} -d{seconds}s --latency (Basic auth as admin); \
          baseline: the endpoint's SQL by pgbench -M prepared -c{CONNECTIONS} -j{THREADS} -T{seconds} \
-         (the POST: {HOST_POSTS} sequential requests vs pgbench -c1)"
+         (the POST: wrk -t1 -c1, each POST after the one before, vs pgbench -c1)"
     );
     let table: Vec<Vec<String>> = rows
         .iter()
