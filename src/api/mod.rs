@@ -36,7 +36,9 @@ use crate::node::actors::ActorHandles;
 use crate::store::Db;
 
 /// What every handler can reach.
+#[derive(Clone)]
 pub struct AppState {
+    /// On a node's HTTP workers, that worker's own pool.
     pub db: Db,
     pub node: NodeInfo,
     pub actors: ActorHandles,
@@ -44,7 +46,7 @@ pub struct AppState {
     /// Basic credentials verified before; emptied on any user change.
     pub auth_cache: std::sync::Arc<auth::CredentialCache>,
     /// Encrypts secrets at rest (credential inputs).
-    pub cipher: crate::crypto::fields::Cipher,
+    pub cipher: std::sync::Arc<crate::crypto::fields::Cipher>,
     /// Where project files live (`<data_dir>/projects`).
     pub projects_root: std::path::PathBuf,
     /// Records launched jobs on their templates and tells the TaskManagers.

@@ -29,6 +29,8 @@ pub struct NodeInfo {
 
 /// Connections each pool holds at most; 2 cores rarely use more.
 const POOL_SIZE: u32 = 16;
+/// Connections each HTTP worker's own pool holds at most.
+const WORKER_POOL_SIZE: u32 = 8;
 /// HTTP workers; the API is I/O-bound and every worker costs memory.
 const HTTP_WORKERS: usize = 2;
 /// Request bodies larger than this are refused (AWX's default is 1 MiB-ish
@@ -124,6 +126,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         .map_err(|err| NodeError::Other(err.to_string()))?;
     let (db_config, _postgres) = services::open_database(&config, &data_dir).await?;
     let listen_config = db_config.clone();
+    let worker_db_config = db_config.clone();
     let db = store::connect(db_config, POOL_SIZE).await?;
     let applied = store::migrate::run(&db).await?;
     if !applied.applied.is_empty() {
@@ -189,7 +192,7 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
         actors: actors.clone(),
         install_uuid,
         auth_cache,
-        cipher,
+        cipher: Arc::new(cipher),
         projects_root: data_dir.join("projects"),
     });
     let node_header = HeaderValue::from_str(&node.name).unwrap_or(HeaderValue::from_static("rawx"));
@@ -198,8 +201,15 @@ pub async fn serve(config: Config) -> Result<(), NodeError> {
     }
     let server = HttpServer::new(move || {
         let node_header = node_header.clone();
+        // Runs on each worker's thread: its requests query through a pool
+        // of its own, driven by its own runtime (no hop to the database
+        // I/O thread and back for every query).
+        let worker_state = Arc::new(AppState {
+            db: store::thread_pool(worker_db_config.clone(), WORKER_POOL_SIZE),
+            ..AppState::clone(&state)
+        });
         App::new()
-            .app_data(web::Data::new(Arc::clone(&state)))
+            .app_data(web::Data::new(worker_state))
             .app_data(web::Data::new(Arc::clone(&control_mesh)))
             .app_data(web::JsonConfig::default().limit(MAX_JSON_BODY))
             .app_data(web::PayloadConfig::new(MAX_JSON_BODY))

@@ -123,15 +123,32 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Connects once (to fail fast with a clear reason), then builds the pool.
-pub async fn connect(config: tokio_postgres::Config, max_size: u32) -> Result<Db, StoreError> {
-    let mut config = config;
+/// `config` with rawx's defaults where it sets nothing.
+fn with_defaults(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
     if config.get_application_name().is_none() {
         config.application_name("rawx");
     }
+    config
+}
+
+/// A pool for one thread (an HTTP worker's), made where it is used:
+/// its connections are driven by that thread's runtime, so a query
+/// crosses no thread. Connects lazily; `connect` checked the database.
+pub fn thread_pool(config: tokio_postgres::Config, max_size: u32) -> Db {
+    let manager = pool::Manager::new(with_defaults(config), pool::Driver::Current);
+    Pool::builder()
+        .max_size(max_size)
+        .test_on_check_out(false)
+        .connection_timeout(Duration::from_secs(10))
+        .build_unchecked(manager)
+}
+
+/// Connects once (to fail fast with a clear reason), then builds the pool.
+pub async fn connect(config: tokio_postgres::Config, max_size: u32) -> Result<Db, StoreError> {
+    let config = with_defaults(config);
     let target = describe(&config);
     let (client, connection) = config
         .connect(NoTls)
@@ -142,7 +159,7 @@ pub async fn connect(config: tokio_postgres::Config, max_size: u32) -> Result<Db
         })?;
     drop(client);
     drop(connection);
-    let manager = pool::Manager::new(config);
+    let manager = pool::Manager::new(config, pool::Driver::IoThread);
     // No liveness query on every checkout (a round trip per request): a
     // closed connection is noticed by `has_broken` and replaced.
     Pool::builder()

@@ -84,14 +84,27 @@ where
     io_runtime().spawn(task)
 }
 
+/// Which runtime drives a pool's connections (their sockets and the task
+/// that talks on each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// The database I/O thread: for a pool any thread may use.
+    IoThread,
+    /// The runtime of the thread that checks the connection out: for a pool
+    /// only that thread uses (an HTTP worker's), whose queries then cross
+    /// no thread.
+    Current,
+}
+
 /// Makes and checks connections for bb8.
 pub struct Manager {
     config: tokio_postgres::Config,
+    driver: Driver,
 }
 
 impl Manager {
-    /// Connections from `config`.
-    pub fn new(config: tokio_postgres::Config) -> Manager {
+    /// Connections from `config`, driven by `driver`.
+    pub fn new(config: tokio_postgres::Config, driver: Driver) -> Manager {
         let mut config = config;
         // Every statement here is prepared once per connection and run many
         // times; PostgreSQL would otherwise keep planning some of them anew
@@ -102,7 +115,7 @@ impl Manager {
             None => "-c plan_cache_mode=force_generic_plan".to_string(),
         };
         config.options(&options);
-        Manager { config }
+        Manager { config, driver }
     }
 }
 
@@ -121,18 +134,22 @@ impl bb8::ManageConnection for Manager {
 
     async fn connect(&self) -> Result<Connection, ConnectError> {
         let config = self.config.clone();
-        // The socket and the task that does the talking live on the pool's
-        // own thread: a connection made by a busy thread (an actor's, an
-        // HTTP worker's) would otherwise move only when that thread is free,
-        // and stall every task that checks it out meanwhile.
-        let client = io_runtime()
-            .spawn(async move {
-                let (client, connection) = config.connect(NoTls).await?;
-                tokio::spawn(async move { connection.await.map(|_| ()) });
-                Ok::<_, Error>(client)
-            })
-            .await
-            .map_err(|_| ConnectError::Gone)??;
+        let open = async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move { connection.await.map(|_| ()) });
+            Ok::<_, Error>(client)
+        };
+        let client = match self.driver {
+            // The socket and the task that does the talking live on the
+            // pool's own thread: a connection made by a busy thread (an
+            // actor's) would otherwise move only when that thread is free,
+            // and stall every task of another thread that checks it out.
+            Driver::IoThread => io_runtime()
+                .spawn(open)
+                .await
+                .map_err(|_| ConnectError::Gone)??,
+            Driver::Current => open.await?,
+        };
         Ok(Connection {
             client,
             statements: Mutex::new(HashMap::new()),
