@@ -26,7 +26,7 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         "users",
         "teams",
         "roles",
-        "role_ancestors",
+        "role_parents",
         "credential_types",
         "credentials",
         "projects",
