@@ -174,15 +174,9 @@ pub async fn slug(
         }
         _ => {}
     }
-    drop(conn);
     let Some(levels) = name_levels(resource) else {
         return Ok(None);
     };
-    let conn = state
-        .db
-        .get()
-        .await
-        .map_err(crate::store::StoreError::from)?;
     Ok(store::name_chain(&*conn, &levels, id)
         .await?
         .map(|names| join_names(&names)))

@@ -15,9 +15,9 @@ use crate::store::resource::{self as store, CREATED_BY, MODIFIED_BY};
 
 /// What `caller` may do with one object, as AWX's `user_capabilities`:
 /// `edit` and `delete` for every resource; `copy` where it can be copied;
-/// `start` and `schedule` where the
-/// object runs (a template's `execute_role`, a project's `update_role`);
-/// `adhoc` on inventories (`adhoc_role`). A read-only token starts nothing.
+/// `start` and `schedule` where the object runs (a template's
+/// `execute_role`, a project's `update_role`); `adhoc` on inventories
+/// (`adhoc_role`). A read-only token starts nothing.
 fn capabilities(
     caller: &Caller,
     resource: &Resource,
