@@ -104,13 +104,18 @@ pub fn is_encrypted(value: &Value) -> bool {
 /// `value` with every encrypted secret replaced by `$encrypted$`, for
 /// responses and the activity stream.
 pub fn mask(value: &Value) -> Value {
+    let mut masked = value.clone();
+    mask_in_place(&mut masked);
+    masked
+}
+
+/// [`mask`] without a copy, for a value the caller owns.
+pub fn mask_in_place(value: &mut Value) {
     match value {
-        Value::String(s) if s.starts_with(PREFIX) => Value::String(PLACEHOLDER.into()),
-        Value::Array(items) => Value::Array(items.iter().map(mask).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), mask(v))).collect())
-        }
-        other => other.clone(),
+        Value::String(s) if s.starts_with(PREFIX) => *s = PLACEHOLDER.into(),
+        Value::Array(items) => items.iter_mut().for_each(mask_in_place),
+        Value::Object(map) => map.values_mut().for_each(mask_in_place),
+        _ => {}
     }
 }
 

@@ -195,7 +195,7 @@ pub fn assemble(
     for ((row, can_change), can_copy) in rows.into_iter().zip(changeable).zip(copyable) {
         let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
         let url = resource.url(id);
-        let mut related = Map::new();
+        let mut related = Map::with_capacity(fk_fields.len() + resource.links.len() + 2);
         for (name, target) in &fk_fields {
             if let Some(fk) = row.get(*name).and_then(Value::as_i64) {
                 related.insert((*name).to_string(), Value::String(target.url(fk)));
@@ -212,7 +212,7 @@ pub fn assemble(
         if resource.copy.is_some() {
             related.insert("copy".into(), Value::String(format!("{url}copy/")));
         }
-        let mut summary = Map::new();
+        let mut summary = Map::with_capacity(fk_fields.len() + 4);
         for (name, target) in &fk_fields {
             if let Some(fk) = row.get(*name).and_then(Value::as_i64)
                 && let Some(found) = summaries.get(target.type_name).and_then(|s| s.get(&fk))
@@ -245,14 +245,16 @@ pub fn assemble(
             )),
         );
 
-        let mut object = Map::new();
+        let mut row = row;
+        let mut object = Map::with_capacity(resource.fields.len() + 7);
         object.insert("id".into(), Value::from(id));
         object.insert("type".into(), Value::String(resource.type_name.into()));
         object.insert("url".into(), Value::String(url));
         object.insert("related".into(), Value::Object(related));
         object.insert("summary_fields".into(), Value::Object(summary));
+        // The row's values move into the object: no copy of each string.
         for key in ["created", "modified"] {
-            object.insert(key.into(), row.get(key).cloned().unwrap_or(Value::Null));
+            object.insert(key.into(), row.remove(key).unwrap_or(Value::Null));
         }
         for field in resource.fields.iter().filter(|f| !f.internal) {
             let value = if field.secret {
@@ -268,7 +270,9 @@ pub fn assemble(
                 continue;
             } else {
                 // Encrypted values inside JSON (credential inputs) read as `$encrypted$`.
-                crate::crypto::fields::mask(row.get(field.name).unwrap_or(&Value::Null))
+                let mut value = row.remove(field.name).unwrap_or(Value::Null);
+                crate::crypto::fields::mask_in_place(&mut value);
+                value
             };
             object.insert(field.name.into(), value);
         }
