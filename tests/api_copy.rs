@@ -106,6 +106,19 @@ async fn projects_credentials_and_environments_copy_their_fields() {
         copy_capability(&admin, &format!("/api/v2/projects/{}/", id(&project))).await,
         true
     );
+    // A read-scoped token copies nothing, even a superuser's.
+    let (status, token) = admin
+        .post(
+            "/api/v2/users/admin/personal_tokens/",
+            json!({"description": "read only", "scope": "read"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{token}");
+    let reading = node.with_token(token["token"].as_str().expect("token"));
+    assert_eq!(
+        copy_capability(&reading, &format!("/api/v2/projects/{}/", id(&project))).await,
+        false
+    );
 
     // The name is required, may not be blank, and may not be the original's.
     let (status, body, _) = post_copy(&admin, copy_url, json!({})).await;

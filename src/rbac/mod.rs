@@ -317,8 +317,9 @@ pub async fn can_copy_each(
     let Some(copying) = &resource.copy else {
         return Ok(vec![false; objects.len()]);
     };
-    if caller.is_superuser() || caller.read_only {
-        return Ok(vec![caller.is_superuser(); objects.len()]);
+    // A read-only token copies nothing, whoever holds it.
+    if caller.read_only || caller.is_superuser() {
+        return Ok(vec![!caller.read_only; objects.len()]);
     }
     // (field, role, whether the field may be empty): what a copy uses may
     // be unset; what the create rule names may not.
@@ -340,26 +341,31 @@ pub async fn can_copy_each(
         roles_of(client, target, &ids).await
     }))
     .await?;
-    let mut allowed = Vec::with_capacity(objects.len());
-    for object in objects {
-        let mut may = needs
-            .iter()
-            .zip(&held)
-            .all(
-                |((field, role, optional), roles)| match fk_id(object, field) {
-                    None => *optional,
-                    Some(id) => roles
-                        .get(&id)
-                        .and_then(|r| r.get(*role))
-                        .is_some_and(|id| caller.holds(*id)),
-                },
-            );
-        if may && matches!(resource.access.create, Create::Custom) {
-            may = custom_create(client, caller, resource, object).await?;
-        }
-        allowed.push(may);
+    let by_roles = objects.iter().map(|object| {
+        needs.iter().zip(&held).all(
+            |((field, role, optional), roles)| match fk_id(object, field) {
+                None => *optional,
+                Some(id) => roles
+                    .get(&id)
+                    .and_then(|r| r.get(*role))
+                    .is_some_and(|id| caller.holds(*id)),
+            },
+        )
+    });
+    if !matches!(resource.access.create, Create::Custom) {
+        return Ok(by_roles.collect());
     }
-    Ok(allowed)
+    // A custom rule asks per object: the questions travel pipelined.
+    futures_util::future::try_join_all(objects.iter().zip(by_roles).map(
+        |(object, may)| async move {
+            if may {
+                custom_create(client, caller, resource, object).await
+            } else {
+                Ok(false)
+            }
+        },
+    ))
+    .await
 }
 
 /// Creates the roles of a new object and links them to the roles that
