@@ -139,11 +139,17 @@ fn with_defaults(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
 /// crosses no thread. Connects lazily; `connect` checked the database.
 pub fn thread_pool(config: tokio_postgres::Config, max_size: u32) -> Db {
     let manager = pool::Manager::new(with_defaults(config), pool::Driver::Current);
+    pool_builder(max_size).build_unchecked(manager)
+}
+
+/// Every pool's settings. No liveness query on every checkout (a round
+/// trip per request): a closed connection is noticed by `has_broken` and
+/// replaced.
+fn pool_builder(max_size: u32) -> bb8::Builder<pool::Manager> {
     Pool::builder()
         .max_size(max_size)
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
-        .build_unchecked(manager)
 }
 
 /// Connects once (to fail fast with a clear reason), then builds the pool.
@@ -160,12 +166,7 @@ pub async fn connect(config: tokio_postgres::Config, max_size: u32) -> Result<Db
     drop(client);
     drop(connection);
     let manager = pool::Manager::new(config, pool::Driver::IoThread);
-    // No liveness query on every checkout (a round trip per request): a
-    // closed connection is noticed by `has_broken` and replaced.
-    Pool::builder()
-        .max_size(max_size)
-        .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(10))
+    pool_builder(max_size)
         .build(manager)
         .await
         .map_err(|err| StoreError::Connect {
