@@ -15,13 +15,12 @@
 //! has a bounded amount in flight whatever its output's size.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::{debug, info, warn};
@@ -45,6 +44,9 @@ pub const OUTPUT_FRAMES: usize = 128;
 /// 12–20% faster in `benches/mesh_throughput.rs`), at ~1.5× the memory a
 /// unit holds in flight; 128 KiB slowed the relays.
 pub const CHUNK: usize = 64 * 1024;
+/// Output chunks read from disk in one go: each read is a trip to tokio's
+/// blocking pool, so a reader takes up to four frames' worth at a time.
+const READ_CHUNKS: usize = 4;
 /// Requests waiting for the executor core.
 pub(crate) const REQUEST_QUEUE: usize = 256;
 
@@ -591,11 +593,10 @@ struct OutputReader {
 /// controller asks again, or the controller cannot be reached (it asks
 /// again after its retry delay).
 async fn stream_output(mut r: OutputReader) {
-    let mut file: Option<tokio::fs::File> = None;
+    let mut file: Option<std::fs::File> = None;
     let mut last_sent: Option<WorkState> = None;
     // End offsets of frames not yet acknowledged.
     let mut in_flight: VecDeque<u64> = VecDeque::new();
-    let mut buf = vec![0u8; CHUNK];
     loop {
         let acked = *r.acked.borrow_and_update();
         let size = *r.size.borrow_and_update();
@@ -605,27 +606,35 @@ async fn stream_output(mut r: OutputReader) {
         }
         while r.offset < size && r.offset < acked + OUTPUT_WINDOW && in_flight.len() < OUTPUT_FRAMES
         {
-            let want = (size - r.offset).min(acked + OUTPUT_WINDOW - r.offset);
-            let want = usize::try_from(want).unwrap_or(CHUNK).min(CHUNK);
-            let bytes = match read_at(&mut file, &r.path, r.offset, &mut buf[..want]).await {
-                Ok(0) => break,
-                Ok(n) => Bytes::copy_from_slice(&buf[..n]),
+            let frames = (OUTPUT_FRAMES - in_flight.len()).min(READ_CHUNKS);
+            let want = (size - r.offset)
+                .min(acked + OUTPUT_WINDOW - r.offset)
+                .min((frames * CHUNK) as u64);
+            let block = match read_at(&mut file, &r.path, r.offset, want).await {
+                Ok(block) if block.is_empty() => break,
+                Ok(block) => block,
                 Err(e) => {
                     warn!(unit = %r.unit, error = %e, "output not readable");
                     return;
                 }
             };
-            let n = bytes.len() as u64;
-            let message = Message::Data {
-                unit: r.unit.clone(),
-                offset: r.offset,
-                payload: bytes,
-            };
-            if !send(&r.node, &r.dest, message).await {
-                return;
+            for start in (0..block.len()).step_by(CHUNK) {
+                let payload = block.slice(start..block.len().min(start + CHUNK));
+                let n = payload.len() as u64;
+                let message = Message::Data {
+                    unit: r.unit.clone(),
+                    offset: r.offset,
+                    payload,
+                };
+                if !send(&r.node, &r.dest, message).await {
+                    return;
+                }
+                r.offset += n;
+                in_flight.push_back(r.offset);
             }
-            r.offset += n;
-            in_flight.push_back(r.offset);
+            if (block.len() as u64) < want {
+                break;
+            }
         }
         // A final state is sent once all output is out, so the controller
         // that has everything up to `output_size` knows it is done.
@@ -667,16 +676,35 @@ async fn send(node: &Weak<Node>, dest: &NodeId, message: Message) -> bool {
     }
 }
 
+/// Reads up to `len` bytes of the output at `offset` (fewer at its end),
+/// opening the file on first use, in one trip to the blocking pool.
 async fn read_at(
-    file: &mut Option<tokio::fs::File>,
+    file: &mut Option<std::fs::File>,
     path: &std::path::Path,
     offset: u64,
-    buf: &mut [u8],
-) -> std::io::Result<usize> {
-    let f = match file {
-        Some(f) => f,
-        None => file.insert(tokio::fs::File::open(path).await?),
-    };
-    f.seek(SeekFrom::Start(offset)).await?;
-    f.read(buf).await
+    len: u64,
+) -> std::io::Result<Bytes> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    let (open, path) = (file.take(), path.to_owned());
+    let (f, block) = tokio::task::spawn_blocking(move || {
+        let f = match open {
+            Some(f) => f,
+            None => std::fs::File::open(&path)?,
+        };
+        let mut block = bytes::BytesMut::zeroed(len);
+        let mut got = 0;
+        while got < len {
+            match f.read_at(&mut block[got..], offset + got as u64)? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        block.truncate(got);
+        Ok::<_, std::io::Error>((f, block.freeze()))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    *file = Some(f);
+    Ok(block)
 }

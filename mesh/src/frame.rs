@@ -1,12 +1,18 @@
 //! Frames: what two linked nodes say to each other on a QUIC stream.
 //!
 //! On the wire a frame is a 4-byte big-endian length, then that many bytes:
-//! one version byte and the bincode encoding of [`Frame`]. The length is
-//! checked against [`MAX_FRAME_LEN`] before anything is allocated, and
-//! bincode runs with the same limit, so a hostile peer can make us allocate at
-//! most one frame's worth of memory and never makes the decoder panic.
+//! one version byte, the bincode encoding of [`Frame`], and the frame's bulk
+//! bytes (the payload of [`Message::Data`] or [`Message::Payload`]) as they
+//! are. The length is checked against [`MAX_FRAME_LEN`] before anything is
+//! allocated, and bincode runs with the same limit, so a hostile peer can make
+//! us allocate at most one frame's worth of memory and never makes the
+//! decoder panic.
+//!
+//! The bulk bytes stay outside bincode so that they are never copied by the
+//! framing: a received payload is a slice of the frame's buffer, and a relay
+//! hands that same buffer to the next link's stream.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -15,7 +21,7 @@ use crate::revocation::SignedRevocations;
 use crate::work::SignedSubmission;
 
 /// The frame format this build speaks; the first byte of every frame body.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 /// Largest frame body (version byte included) a node sends or accepts.
 pub const MAX_FRAME_LEN: usize = 1 << 20;
 /// Largest payload of one [`Message::Data`] frame, leaving room for the header.
@@ -100,7 +106,8 @@ pub enum Message {
         unit: WorkUnitId,
         /// Byte offset of `payload` in the unit's stream.
         offset: u64,
-        /// The bytes.
+        /// The bytes; they travel after the encoded frame (module docs).
+        #[serde(skip)]
         payload: Bytes,
     },
     /// The receiver holds a unit's stream up to `offset`.
@@ -146,7 +153,8 @@ pub enum Message {
         unit: WorkUnitId,
         /// Byte offset of `payload` in the unit's payload.
         offset: u64,
-        /// The bytes.
+        /// The bytes; they travel after the encoded frame (module docs).
+        #[serde(skip)]
         payload: Bytes,
     },
     /// Executor to controller: the payload is on disk up to `offset`; at the
@@ -205,6 +213,34 @@ impl Message {
             Message::Unreachable { .. } => None,
         }
     }
+
+    /// The bytes that travel after the encoded frame, for the two messages
+    /// that carry them.
+    fn bulk_mut(&mut self) -> Option<&mut Bytes> {
+        match self {
+            Message::Data { payload, .. } | Message::Payload { payload, .. } => Some(payload),
+            _ => None,
+        }
+    }
+}
+
+impl Frame {
+    fn bulk_mut(&mut self) -> Option<&mut Bytes> {
+        match self {
+            Frame::Routed(routed) => routed.message.bulk_mut(),
+            _ => None,
+        }
+    }
+
+    fn bulk(&self) -> Bytes {
+        match self {
+            Frame::Routed(Routed {
+                message: Message::Data { payload, .. } | Message::Payload { payload, .. },
+                ..
+            }) => payload.clone(),
+            _ => Bytes::new(),
+        }
+    }
 }
 
 /// The life of a work unit, as Receptor numbers it.
@@ -259,19 +295,45 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_FRAME_LEN>()
 }
 
-/// Encodes `frame` with its length prefix.
-pub fn encode(frame: &Frame) -> Result<Vec<u8>, FrameError> {
-    let mut out = vec![0u8; LEN_PREFIX];
-    out.push(PROTOCOL_VERSION);
-    bincode::serde::encode_into_std_write(frame, &mut out, config())
+/// A frame ready for the wire, in two pieces: its length prefix, version
+/// byte and bincode encoding, then its bulk bytes (shared, not copied).
+#[derive(Debug)]
+pub struct Encoded {
+    /// Length prefix, version byte and the bincode encoding.
+    pub head: Bytes,
+    /// The payload that follows, empty for frames without one.
+    pub bulk: Bytes,
+}
+
+impl Encoded {
+    /// Both pieces in one buffer (a copy of the bulk bytes).
+    pub fn to_vec(&self) -> Vec<u8> {
+        [&self.head[..], &self.bulk[..]].concat()
+    }
+}
+
+/// Encodes `frame` with its length prefix, sharing its payload.
+pub fn encode_shared(frame: &Frame) -> Result<Encoded, FrameError> {
+    let mut head = vec![0u8; LEN_PREFIX];
+    head.push(PROTOCOL_VERSION);
+    bincode::serde::encode_into_std_write(frame, &mut head, config())
         .map_err(|e| FrameError::Malformed(e.to_string()))?;
-    let body = out.len() - LEN_PREFIX;
+    let bulk = frame.bulk();
+    let body = head.len() - LEN_PREFIX + bulk.len();
     if body > MAX_FRAME_LEN {
         return Err(FrameError::TooLarge(body as u64));
     }
     let prefix = u32::try_from(body).map_err(|_| FrameError::TooLarge(body as u64))?;
-    out[..LEN_PREFIX].copy_from_slice(&prefix.to_be_bytes());
-    Ok(out)
+    head[..LEN_PREFIX].copy_from_slice(&prefix.to_be_bytes());
+    Ok(Encoded {
+        head: Bytes::from(head),
+        bulk,
+    })
+}
+
+/// Encodes `frame` with its length prefix into one buffer.
+pub fn encode(frame: &Frame) -> Result<Vec<u8>, FrameError> {
+    encode_shared(frame).map(|e| e.to_vec())
 }
 
 /// Reads the length prefix and checks it against the cap; `None` until four
@@ -304,16 +366,25 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
     Ok(Some((decode_body(body)?, LEN_PREFIX + len)))
 }
 
-/// Decodes a frame body (version byte and bincode, no length prefix).
+/// Decodes a frame body (no length prefix) from a slice.
 pub fn decode_body(body: &[u8]) -> Result<Frame, FrameError> {
+    decode_shared(Bytes::copy_from_slice(body))
+}
+
+/// Decodes a frame body (no length prefix); a payload it carries is a slice
+/// of `body`, not a copy.
+pub fn decode_shared(body: Bytes) -> Result<Frame, FrameError> {
     let (&version, rest) = body.split_first().ok_or(FrameError::Empty)?;
     if version != PROTOCOL_VERSION {
         return Err(FrameError::Version(version));
     }
-    let (frame, used): (Frame, usize) = bincode::serde::decode_from_slice(rest, config())
+    let (mut frame, used): (Frame, usize) = bincode::serde::decode_from_slice(rest, config())
         .map_err(|e| FrameError::Malformed(e.to_string()))?;
-    if used != rest.len() {
-        return Err(FrameError::Trailing(rest.len() - used));
+    let tail = 1 + used;
+    match frame.bulk_mut() {
+        Some(bulk) => *bulk = body.slice(tail..),
+        None if tail < body.len() => return Err(FrameError::Trailing(body.len() - tail)),
+        None => {}
     }
     Ok(frame)
 }
@@ -335,12 +406,12 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Frame>
     }
     // Checked before the body buffer exists: an announced 4 GiB costs nothing.
     let len = checked_len(prefix)?;
-    let mut body = vec![0u8; len];
+    let mut body = BytesMut::zeroed(len);
     r.read_exact(&mut body).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
         _ => FrameError::Io(e),
     })?;
-    decode_body(&body).map(Some)
+    decode_shared(body.freeze()).map(Some)
 }
 
 /// Writes one frame.
@@ -348,8 +419,9 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
     w: &mut W,
     frame: &Frame,
 ) -> Result<(), FrameError> {
-    let bytes = encode(frame)?;
-    w.write_all(&bytes).await?;
+    let encoded = encode_shared(frame)?;
+    w.write_all(&encoded.head).await?;
+    w.write_all(&encoded.bulk).await?;
     Ok(())
 }
 
@@ -565,20 +637,19 @@ mod tests {
 
     #[test]
     fn a_huge_inner_length_is_refused_by_the_limit() {
-        // A valid outer frame whose payload claims 2^62 bytes: bincode must
+        // A valid outer frame whose reason claims 2^62 bytes: bincode must
         // refuse the claim instead of trying to reserve it.
         let f = Frame::Routed(Routed {
             dest: NodeId::new("a").expect("id"),
             source: NodeId::new("b").expect("id"),
             hops_left: 1,
-            message: Message::Data {
+            message: Message::Refused {
                 unit: WorkUnitId::new("u").expect("id"),
-                offset: 0,
-                payload: Bytes::from_static(b"x"),
+                reason: "x".into(),
             },
         });
         let mut bytes = encode(&f).expect("encodes");
-        // The payload's length is the varint right before its single byte.
+        // The reason's length is the varint right before its single byte.
         let at = bytes.len() - 2;
         assert_eq!(bytes[at], 1);
         bytes.truncate(at);
@@ -588,6 +659,34 @@ mod tests {
         let body = (bytes.len() - LEN_PREFIX) as u32;
         bytes[..LEN_PREFIX].copy_from_slice(&body.to_be_bytes());
         assert!(matches!(decode(&bytes), Err(FrameError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_payload_is_shared_on_the_way_out_and_sliced_on_the_way_in() {
+        let payload = Bytes::from(vec![7u8; 1000]);
+        let f = Frame::Routed(Routed {
+            dest: NodeId::new("a").expect("id"),
+            source: NodeId::new("b").expect("id"),
+            hops_left: 1,
+            message: Message::Data {
+                unit: WorkUnitId::new("u").expect("id"),
+                offset: 9,
+                payload: payload.clone(),
+            },
+        });
+        let encoded = encode_shared(&f).expect("encodes");
+        assert_eq!(encoded.bulk.as_ptr(), payload.as_ptr());
+        let body = Bytes::from(encoded.to_vec()).slice(LEN_PREFIX..);
+        assert!(body.ends_with(&payload));
+        let Frame::Routed(Routed {
+            message: Message::Data { payload: got, .. },
+            ..
+        }) = decode_shared(body.clone()).expect("decodes")
+        else {
+            panic!("a Data frame");
+        };
+        assert_eq!(got, payload);
+        assert!(body.as_ptr_range().contains(&got.as_ptr()));
     }
 
     #[test]

@@ -841,14 +841,21 @@ async fn write_loop(
 /// that cannot be encoded (one oversize status detail: the sender's bug) is
 /// skipped, and the stream and its other frames are fine.
 async fn write_frame(send: &mut quinn::SendStream, frame: &Frame, stream: &str) -> bool {
-    let bytes = match frame::encode(frame) {
-        Ok(bytes) => bytes,
+    let encoded = match frame::encode_shared(frame) {
+        Ok(encoded) => encoded,
         Err(e) => {
             warn!(error = %e, "frame not sent");
             return true;
         }
     };
-    match send.write_all(&bytes).await {
+    // quinn keeps the chunks as they are: a payload is not copied here.
+    let written = if encoded.bulk.is_empty() {
+        send.write_all_chunks(&mut [encoded.head]).await
+    } else {
+        send.write_all_chunks(&mut [encoded.head, encoded.bulk])
+            .await
+    };
+    match written {
         Ok(()) => true,
         Err(e) => {
             debug!(error = %e, "{stream} write failed");
