@@ -11,13 +11,14 @@ use super::error::ApiError;
 use super::resource::handlers::{created, readable};
 use super::resource::{body, lookup};
 use crate::rbac::{self, Caller};
-use crate::resource::validate::{FieldErrors, parse_vars, push};
+use crate::resource::validate::{FieldErrors, no_such_pk, parse_vars, push};
 use crate::resources::ad_hoc_commands::AD_HOC_COMMAND;
 use crate::resources::groups::GROUP;
 use crate::resources::hosts::HOST;
 use crate::store::StoreError;
 use crate::store::ad_hoc_commands::{self, NewCommand};
 use crate::store::pool::Queryable;
+use crate::store::resource::row_exists;
 
 /// AWX's default `AD_HOC_COMMANDS`: the modules an ad hoc command may run
 /// when the setting is missing.
@@ -188,11 +189,9 @@ async fn checked(
     let conn = state.db.get().await.map_err(StoreError::from)?;
     match body.get("inventory").and_then(Value::as_i64) {
         None => push(&mut errors, "inventory", "This field is required."),
-        Some(id) if !exists(&*conn, "inventories", id).await? => push(
-            &mut errors,
-            "inventory",
-            format!("Invalid pk \"{id}\" - object does not exist."),
-        ),
+        Some(id) if !row_exists(&*conn, "inventories", id).await? => {
+            push(&mut errors, "inventory", no_such_pk(id))
+        }
         Some(id) => command.inventory = id,
     }
     match body.get("credential") {
@@ -209,11 +208,7 @@ async fn checked(
                     .map_err(StoreError::from)?
                     .map(|r| r.get(0));
                 match kind.as_deref() {
-                    None => push(
-                        &mut errors,
-                        "credential",
-                        format!("Invalid pk \"{id}\" - object does not exist."),
-                    ),
+                    None => push(&mut errors, "credential", no_such_pk(id)),
                     Some("ssh") => command.credential = Some(id),
                     Some(_) => push(
                         &mut errors,
@@ -241,14 +236,6 @@ async fn checked(
         return Err(ApiError::PermissionDenied);
     }
     Ok(command)
-}
-
-async fn exists(conn: &impl Queryable, table: &str, id: i64) -> Result<bool, ApiError> {
-    Ok(conn
-        .fetch_opt(&format!("SELECT 1 FROM {table} WHERE id = $1"), &[&id])
-        .await
-        .map_err(StoreError::from)?
-        .is_some())
 }
 
 /// `POST /api/v2/hosts/N/ad_hoc_commands/`: a command on that host alone.

@@ -7,10 +7,11 @@ use serde_json::{Map, Value};
 use super::State;
 use super::error::ApiError;
 use crate::rbac::{self, Caller};
-use crate::resource::validate::{FieldErrors, push};
+use crate::resource::validate::{FieldErrors, no_such_pk, push};
 use crate::store::StoreError;
 use crate::store::jobs::Overrides;
 use crate::store::pool::Queryable;
+use crate::store::resource::row_exists;
 
 /// The scalar prompts: the field, the template's flag that allows it.
 const SCALARS: &[(&str, &str)] = &[
@@ -312,17 +313,8 @@ async fn reference(
         "instance_group" => "instance_groups",
         _ => "execution_environments",
     };
-    let exists = conn
-        .fetch_opt(&format!("SELECT 1 FROM {table} WHERE id = $1"), &[&id])
-        .await
-        .map_err(StoreError::from)?
-        .is_some();
-    if !exists {
-        push(
-            errors,
-            field,
-            format!("Invalid pk \"{id}\" - object does not exist."),
-        );
+    if !row_exists(conn, table, id).await? {
+        push(errors, field, no_such_pk(id));
         return Ok(None);
     }
     if !role.is_empty() && !rbac::holds_role(conn, caller, type_name, id, role).await? {

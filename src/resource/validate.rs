@@ -32,6 +32,11 @@ pub fn push(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
         .push(message.into());
 }
 
+/// DRF's message for a reference to an object that does not exist.
+pub fn no_such_pk(id: impl std::fmt::Display) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
 /// The fields to write, with values coerced to their kind.
 pub fn body(
     resource: &Resource,
@@ -203,7 +208,7 @@ pub fn coerce(field: &Field, raw: &Value) -> Result<Value, String> {
         }
         Kind::Fk(_) => match parse_int(raw) {
             Some(id) if id > 0 => Ok(Value::from(id)),
-            Some(id) => Err(format!("Invalid pk \"{id}\" - object does not exist.")),
+            Some(id) => Err(no_such_pk(id)),
             None => Err(format!(
                 "Incorrect type. Expected pk value, received {}.",
                 json_type_name(raw)

@@ -504,6 +504,13 @@ pub async fn exists(
     Ok(client.fetch_one(&statement, &sql.refs()).await?.get(0))
 }
 
+/// Whether `table` has a row with this id (no read condition: for
+/// references whose permission is checked as a role afterwards).
+pub async fn row_exists(client: &impl Queryable, table: &str, id: i64) -> Result<bool, StoreError> {
+    let statement = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = $1)");
+    Ok(client.fetch_one(&statement, &[&id]).await?.get(0))
+}
+
 /// The id of the object a named-URL value names, looked up by one field
 /// and, when given, the id of its parent object.
 pub async fn find_id(

@@ -80,7 +80,7 @@ pub async fn prepare(
         validate::push(
             &mut errors,
             "credential_type",
-            format!("Invalid pk \"{type_id}\" - object does not exist."),
+            validate::no_such_pk(type_id),
         );
         return Err(ApiError::Fields(errors));
     };

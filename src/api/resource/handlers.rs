@@ -175,11 +175,7 @@ fn references_error(missing: Vec<(&'static str, i64)>) -> Result<(), ApiError> {
     }
     let mut errors = FieldErrors::new();
     for (name, id) in missing {
-        validate::push(
-            &mut errors,
-            name,
-            format!("Invalid pk \"{id}\" - object does not exist."),
-        );
+        validate::push(&mut errors, name, validate::no_such_pk(id));
     }
     Err(ApiError::Fields(errors))
 }
