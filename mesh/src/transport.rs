@@ -43,6 +43,16 @@ const LINK_WINDOW: u32 = 8 * 1024 * 1024;
 /// `net.core.rmem_max` / `wmem_max`.
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
+/// The largest UDP payload MTU discovery may reach. A path with Ethernet's
+/// MTU stays at quinn's 1,452 bytes; loopback and jumbo-frame networks
+/// reach this, with a sixth of the packets to encrypt, acknowledge and hand
+/// to the kernel (a raw stream on loopback: 1.6-1.8 s of CPU per GB against
+/// 3.0-3.3, `benches/mesh_throughput.rs`). Not higher: quinn sends up to 10
+/// packets in one GSO batch, which must fit one 64 KiB UDP datagram, and
+/// the kernel refuses a larger batch whole (at 8,952 bytes a third of the
+/// packets were lost, which quinn took for a black hole).
+const MAX_UDP_PAYLOAD: u16 = 6_500;
+
 /// Server name given to quinn when dialing; names are not checked at the TLS
 /// layer (see [`tls`]), so any valid name does.
 const DIAL_NAME: &str = "rawx-mesh";
@@ -138,6 +148,9 @@ impl Transport {
         // default is unbounded: a hundred units would each fill a stream's
         // window); one stream keeps its own default window.
         transport.receive_window(quinn::VarInt::from_u32(LINK_WINDOW));
+        let mut mtu = quinn::MtuDiscoveryConfig::default();
+        mtu.upper_bound(MAX_UDP_PAYLOAD);
+        transport.mtu_discovery_config(Some(mtu));
         transport.max_idle_timeout(Some(
             config
                 .idle_timeout
@@ -168,9 +181,13 @@ impl Transport {
         enlarge_buffers(&socket);
         let runtime = quinn::default_runtime()
             .ok_or_else(|| TransportError::Config("no async runtime for the mesh".into()))?;
+        let mut endpoint_config = quinn::EndpointConfig::default();
+        // What peers may send us: their MTU discovery stops at this too.
+        endpoint_config
+            .max_udp_payload_size(MAX_UDP_PAYLOAD)
+            .map_err(|e| TransportError::Config(e.to_string()))?;
         let mut endpoint =
-            quinn::Endpoint::new(quinn::EndpointConfig::default(), server, socket, runtime)
-                .map_err(bind_error)?;
+            quinn::Endpoint::new(endpoint_config, server, socket, runtime).map_err(bind_error)?;
         endpoint.set_default_client_config(client);
         Ok(Self {
             endpoint,
