@@ -406,11 +406,15 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Frame>
     }
     // Checked before the body buffer exists: an announced 4 GiB costs nothing.
     let len = checked_len(prefix)?;
-    let mut body = BytesMut::zeroed(len);
-    r.read_exact(&mut body).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
-        _ => FrameError::Io(e),
-    })?;
+    // Filled as it is read, never zeroed first; `take` keeps the next
+    // frame's bytes in the stream.
+    let mut body = BytesMut::with_capacity(len);
+    while body.len() < len {
+        let left = (len - body.len()) as u64;
+        if (&mut *r).take(left).read_buf(&mut body).await? == 0 {
+            return Err(FrameError::Truncated);
+        }
+    }
     decode_shared(body.freeze()).map(Some)
 }
 
