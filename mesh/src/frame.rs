@@ -668,17 +668,7 @@ mod tests {
     #[test]
     fn a_payload_is_shared_on_the_way_out_and_sliced_on_the_way_in() {
         let payload = Bytes::from(vec![7u8; 1000]);
-        let f = Frame::Routed(Routed {
-            dest: NodeId::new("a").expect("id"),
-            source: NodeId::new("b").expect("id"),
-            hops_left: 1,
-            message: Message::Data {
-                unit: WorkUnitId::new("u").expect("id"),
-                offset: 9,
-                payload: payload.clone(),
-            },
-        });
-        let encoded = encode_shared(&f).expect("encodes");
+        let encoded = encode_shared(&data_frame(payload.clone())).expect("encodes");
         assert_eq!(encoded.bulk.as_ptr(), payload.as_ptr());
         let body = Bytes::from(encoded.to_vec()).slice(LEN_PREFIX..);
         assert!(body.ends_with(&payload));
@@ -726,16 +716,20 @@ mod tests {
 
     #[test]
     fn a_frame_over_the_cap_is_not_encoded() {
-        let f = Frame::Routed(Routed {
+        let f = data_frame(Bytes::from(vec![0u8; MAX_FRAME_LEN]));
+        assert!(matches!(encode(&f), Err(FrameError::TooLarge(_))));
+    }
+
+    fn data_frame(payload: Bytes) -> Frame {
+        Frame::Routed(Routed {
             dest: NodeId::new("a").expect("id"),
             source: NodeId::new("b").expect("id"),
             hops_left: 1,
             message: Message::Data {
                 unit: WorkUnitId::new("u").expect("id"),
-                offset: 0,
-                payload: Bytes::from(vec![0u8; MAX_FRAME_LEN]),
+                offset: 9,
+                payload,
             },
-        });
-        assert!(matches!(encode(&f), Err(FrameError::TooLarge(_))));
+        })
     }
 }
